@@ -1,11 +1,3 @@
 module keyedcache.dev
 
-go 1.26.0
-
-require (
-	github.com/fxamacker/cbor/v2 v2.9.6 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/maypok86/otter/v2 v2.4.0 // indirect
-	github.com/x448/float16 v0.8.4 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-)
+go 1.24
