@@ -1,0 +1,256 @@
+package backendtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"keyedcache.dev/keyedcache/backend"
+)
+
+func mustGet(t *testing.T, b backend.Backend, key string) ([]byte, bool) {
+	t.Helper()
+	v, found, err := b.Get(ctxFor(t), key)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	return v, found
+}
+
+func mustSet(t *testing.T, b backend.Backend, key string, v []byte, ttl time.Duration) {
+	t.Helper()
+	if err := b.Set(ctxFor(t), key, v, ttl); err != nil {
+		t.Fatalf("Set(%q): %v", key, err)
+	}
+}
+
+func wantValue(t *testing.T, b backend.Backend, key string, want []byte) {
+	t.Helper()
+	got, found := mustGet(t, b, key)
+	if !found {
+		t.Fatalf("Get(%q): miss, want %d bytes", key, len(want))
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Get(%q) = %q, want %q", key, clip(got), clip(want))
+	}
+}
+
+func wantMiss(t *testing.T, b backend.Backend, key string) {
+	t.Helper()
+	if got, found := mustGet(t, b, key); found {
+		t.Fatalf("Get(%q) = %q, want a miss", key, clip(got))
+	}
+}
+
+func clip(b []byte) []byte {
+	if len(b) > 40 {
+		return append(b[:40:40], "…"...)
+	}
+	return b
+}
+
+func (s *suite) testRawSetGet(t *testing.T) {
+	a, b := s.open(t)
+	wantMiss(t, a, "raw::k")
+	mustSet(t, a, "raw::k", []byte("one"), time.Minute)
+	wantValue(t, a, "raw::k", []byte("one"))
+	wantValue(t, b, "raw::k", []byte("one"))
+	mustSet(t, b, "raw::k", []byte("two"), time.Minute)
+	wantValue(t, a, "raw::k", []byte("two"))
+
+	// The backend must not keep the caller's slice, nor hand out its own.
+	buf := []byte("mutable")
+	mustSet(t, a, "raw::m", buf, time.Minute)
+	buf[0] = 'X'
+	got, _ := mustGet(t, a, "raw::m")
+	got[1] = 'Y'
+	wantValue(t, a, "raw::m", []byte("mutable"))
+}
+
+func (s *suite) testRawAdd(t *testing.T) {
+	a, b := s.open(t)
+	ctx := ctxFor(t)
+	if added, err := a.Add(ctx, "raw::add", []byte("first"), time.Minute); err != nil || !added {
+		t.Fatalf("Add on an absent key = %v, %v; want true, nil", added, err)
+	}
+	if added, err := b.Add(ctx, "raw::add", []byte("second"), time.Minute); err != nil || added {
+		t.Fatalf("Add on a present key = %v, %v; want false, nil", added, err)
+	}
+	wantValue(t, a, "raw::add", []byte("first"))
+
+	mustSet(t, a, "raw::short", []byte("old"), 100*time.Millisecond)
+	s.wait(150 * time.Millisecond)
+	if added, err := b.Add(ctx, "raw::short", []byte("new"), time.Minute); err != nil || !added {
+		t.Fatalf("Add over an expired entry = %v, %v; want true, nil", added, err)
+	}
+	wantValue(t, a, "raw::short", []byte("new"))
+}
+
+func (s *suite) testRawDelete(t *testing.T) {
+	a, b := s.open(t)
+	ctx := ctxFor(t)
+	mustSet(t, a, "raw::del", []byte("x"), time.Minute)
+	if existed, err := b.Delete(ctx, "raw::del"); err != nil || !existed {
+		t.Fatalf("Delete of a present key = %v, %v; want true, nil", existed, err)
+	}
+	wantMiss(t, a, "raw::del")
+	if existed, err := b.Delete(ctx, "raw::del"); err != nil || existed {
+		t.Fatalf("Delete of an absent key = %v, %v; want false, nil", existed, err)
+	}
+}
+
+func (s *suite) testRawValues(t *testing.T) {
+	a, b := s.open(t)
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	cases := []struct {
+		name string
+		v    []byte
+	}{
+		{"empty", []byte{}},
+		{"binary", all},
+		{"unicode", []byte("żółw 🐢 черепаха 亀")},
+		{"1MiB", big},
+	}
+	for _, c := range cases {
+		mustSet(t, a, "raw::v::"+c.name, c.v, time.Minute)
+		wantValue(t, b, "raw::v::"+c.name, c.v)
+	}
+	mustSet(t, a, "raw::v::nil", nil, time.Minute)
+	if got, found := mustGet(t, b, "raw::v::nil"); !found || len(got) != 0 {
+		t.Fatalf("a nil value read back as %q, found=%v; want an empty hit", got, found)
+	}
+}
+
+func (s *suite) testRawUnicodeKeys(t *testing.T) {
+	a, b := s.open(t)
+	keys := []string{"ключ::1", "鍵::2", "clé::é", "emoji::🐢", strings.Repeat("é", 120)}
+	for i, k := range keys {
+		mustSet(t, a, k, []byte(fmt.Sprint(i)), time.Minute)
+	}
+	for i, k := range keys {
+		wantValue(t, b, k, []byte(fmt.Sprint(i)))
+	}
+}
+
+func (s *suite) testRawExpiry(t *testing.T) {
+	a, b := s.open(t)
+	mustSet(t, a, "raw::ttl::short", []byte("x"), 200*time.Millisecond)
+	mustSet(t, a, "raw::ttl::forever", []byte("y"), backend.NoExpiry)
+	wantValue(t, b, "raw::ttl::short", []byte("x"))
+	s.wait(300 * time.Millisecond)
+	wantMiss(t, b, "raw::ttl::short")
+	wantValue(t, b, "raw::ttl::forever", []byte("y"))
+}
+
+func (s *suite) testRawCapabilities(t *testing.T) {
+	a, b := s.open(t)
+	ctx := ctxFor(t)
+	if tc, ok := b.(backend.Toucher); ok {
+		mustSet(t, a, "raw::touch", []byte("x"), 200*time.Millisecond)
+		if err := tc.Touch(ctx, "raw::touch", time.Minute); err != nil {
+			t.Fatalf("Touch: %v", err)
+		}
+		s.wait(300 * time.Millisecond)
+		wantValue(t, a, "raw::touch", []byte("x"))
+		if err := tc.Touch(ctx, "raw::touch::absent", time.Minute); !errors.Is(err, backend.ErrNotFound) {
+			t.Fatalf("Touch of an absent key = %v, want ErrNotFound", err)
+		}
+	}
+	if in, ok := b.(backend.Incrementer); ok {
+		mustSet(t, a, "raw::n", []byte("41"), time.Minute)
+		if n, err := in.Incr(ctx, "raw::n", 1); err != nil || n != 42 {
+			t.Fatalf("Incr = %d, %v; want 42", n, err)
+		}
+		if n, err := in.Incr(ctx, "raw::n", -50); err != nil || n != -8 {
+			t.Fatalf("Incr(-50) = %d, %v; want -8", n, err)
+		}
+		if _, err := in.Incr(ctx, "raw::n::absent", 1); !errors.Is(err, backend.ErrNotFound) {
+			t.Fatalf("Incr of an absent key = %v, want ErrNotFound", err)
+		}
+		mustSet(t, a, "raw::text", []byte("abc"), time.Minute)
+		if _, err := in.Incr(ctx, "raw::text", 1); !errors.Is(err, backend.ErrNotNumeric) {
+			t.Fatalf("Incr of text = %v, want ErrNotNumeric", err)
+		}
+	}
+	if m, ok := b.(backend.Multi); ok {
+		items := map[string][]byte{"raw::m::1": []byte("1"), "raw::m::2": []byte("2")}
+		if err := m.SetMany(ctx, items, time.Minute); err != nil {
+			t.Fatalf("SetMany: %v", err)
+		}
+		got, err := m.GetMany(ctx, []string{"raw::m::1", "raw::m::2", "raw::m::3"})
+		if err != nil {
+			t.Fatalf("GetMany: %v", err)
+		}
+		if d := cmp.Diff(items, got); d != "" {
+			t.Fatalf("GetMany (-want +got):\n%s", d)
+		}
+		if n, err := m.DeleteMany(ctx, []string{"raw::m::1", "raw::m::3"}); err != nil || n != 1 {
+			t.Fatalf("DeleteMany = %d, %v; want 1", n, err)
+		}
+		wantMiss(t, a, "raw::m::1")
+	}
+	if pd, ok := b.(backend.PrefixDeleter); ok {
+		for _, k := range []string{"raw::p::1", "raw::p::1::a", "raw::p::1::a::b", "raw::p::12", "raw::q::1"} {
+			mustSet(t, a, k, []byte("x"), time.Minute)
+		}
+		if n, err := pd.DeletePrefix(ctx, "raw::p::1::"); err != nil || n != 2 {
+			t.Fatalf("DeletePrefix = %d, %v; want 2", n, err)
+		}
+		wantMiss(t, a, "raw::p::1::a")
+		wantMiss(t, a, "raw::p::1::a::b")
+		wantValue(t, a, "raw::p::1", []byte("x"))
+		wantValue(t, a, "raw::p::12", []byte("x"))
+		wantValue(t, a, "raw::q::1", []byte("x"))
+	}
+	if cs, ok := b.(backend.CompareAndSwapper); ok {
+		mustSet(t, a, "raw::cas", []byte("v1"), time.Minute)
+		if ok, err := cs.CompareAndSwap(ctx, "raw::cas", []byte("v0"), []byte("v2"), time.Minute); err != nil || ok {
+			t.Fatalf("CompareAndSwap with a stale old value = %v, %v; want false", ok, err)
+		}
+		if ok, err := cs.CompareAndSwap(ctx, "raw::cas", []byte("v1"), []byte("v2"), time.Minute); err != nil || !ok {
+			t.Fatalf("CompareAndSwap with the current value = %v, %v; want true", ok, err)
+		}
+		wantValue(t, a, "raw::cas", []byte("v2"))
+	}
+	if kl, ok := b.(backend.KeyLister); ok {
+		for _, k := range []string{"raw::list::b", "raw::list::a", "raw::other"} {
+			mustSet(t, a, k, []byte("x"), time.Minute)
+		}
+		var got []string
+		if _, err := kl.ScanKeys(ctx, "raw::list::", func(k string) bool { got = append(got, k); return true }); err != nil {
+			t.Fatalf("ScanKeys: %v", err)
+		}
+		slices.Sort(got)
+		if d := cmp.Diff([]string{"raw::list::a", "raw::list::b"}, got); d != "" {
+			t.Fatalf("ScanKeys (-want +got):\n%s", d)
+		}
+	}
+	if tr, ok := b.(backend.TTLReader); ok {
+		mustSet(t, a, "raw::ttl", []byte("x"), time.Minute)
+		mustSet(t, a, "raw::ttl::never", []byte("x"), backend.NoExpiry)
+		if left, found, err := tr.TTL(ctx, "raw::ttl"); err != nil || !found || left <= 50*time.Second || left > time.Minute {
+			t.Fatalf("TTL = %v, %v, %v; want about a minute", left, found, err)
+		}
+		if left, found, err := tr.TTL(ctx, "raw::ttl::never"); err != nil || !found || left != backend.NoExpiry {
+			t.Fatalf("TTL of a forever entry = %v, %v, %v; want NoExpiry", left, found, err)
+		}
+		if _, found, err := tr.TTL(ctx, "raw::ttl::absent"); err != nil || found {
+			t.Fatalf("TTL of an absent key: found=%v, %v", found, err)
+		}
+	}
+	mustSet(t, a, "raw::clear", []byte("x"), time.Minute)
+	if err := a.Clear(ctx); err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
+	wantMiss(t, b, "raw::clear")
+}

@@ -1,0 +1,288 @@
+package keyedcache
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"keyedcache.dev/keyedcache/backend"
+)
+
+// Forever is the TTL of an entry that never expires.
+const Forever time.Duration = math.MaxInt64
+
+// DefaultTimeout is the TTL of an alias with no timeout parameter.
+const DefaultTimeout = 300 * time.Second
+
+// Cache is one alias: a backend with a key prefix, a version, a default
+// TTL and a codec. It is safe for concurrent use.
+type Cache struct {
+	alias   string
+	url     string // redacted
+	scheme  string
+	b       backend.Backend
+	prefix  string // "site1::v2::" or ""
+	timeout time.Duration
+	codec   Codec
+	tag     byte
+
+	// Optional capabilities, discovered once.
+	multi   backend.Multi
+	prefixD backend.PrefixDeleter
+	toucher backend.Toucher
+	incr    backend.Incrementer
+	cas     backend.CompareAndSwapper
+	ttlR    backend.TTLReader
+	objects backend.ObjectStore // non-nil only in by-reference mode
+	gens    bool                // delete-with-children through namespace generations
+
+	enabled atomic.Bool
+	stats   counters
+	log     *slog.Logger
+	lastLog atomic.Int64
+	quiet   atomic.Uint64 // errors not logged since the last log line
+}
+
+// An Option changes how a Cache is set up. Options given in code win over
+// the same setting in the URL.
+type Option func(*settings)
+
+type settings struct {
+	alias     string
+	timeout   time.Duration
+	keyPrefix *string
+	version   int
+	codec     Codec
+	logger    *slog.Logger
+}
+
+// WithAlias names the cache in stats and logs (default "default").
+func WithAlias(name string) Option { return func(s *settings) { s.alias = name } }
+
+// WithTimeout sets the default TTL (the timeout parameter): positive, or
+// Forever.
+func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
+
+// WithKeyPrefix sets the prefix of every key (the key_prefix parameter).
+func WithKeyPrefix(p string) Option { return func(s *settings) { s.keyPrefix = &p } }
+
+// WithVersion sets the key version (the version parameter), a segment
+// "v<N>" after the prefix; changing it hides every old key at once.
+func WithVersion(n int) Option { return func(s *settings) { s.version = n } }
+
+// WithCodec sets the codec (the codec parameter).
+func WithCodec(c Codec) Option { return func(s *settings) { s.codec = c } }
+
+// WithLogger sets the logger for backend errors (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+
+// commonParams are the URL parameters every alias understands.
+var commonParams = []backend.Param{
+	{Name: "timeout", Doc: "default TTL: seconds (fractions allowed), a duration such as 90s, or forever; default 300"},
+	{Name: "key_prefix", Doc: "prefix of every key, e.g. site1; default none"},
+	{Name: "version", Doc: "key version, a whole number ≥ 1; default none"},
+	{Name: "codec", Doc: "value encoding: cbor (default), json or gob"},
+}
+
+// CommonParams returns the URL parameters every scheme accepts.
+func CommonParams() []backend.Param { return slices.Clone(commonParams) }
+
+// Open opens a cache from a URL such as "memory://?max_entries=10000".
+// An unknown scheme, an unknown parameter or a bad value is a
+// *backend.ConfigError that names it and lists what is valid.
+func Open(rawURL string, opts ...Option) (*Cache, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, &backend.ConfigError{Reason: "not a URL: " + err.Error()}
+	}
+	drv, ok := backend.Lookup(u.Scheme)
+	if !ok {
+		return nil, &backend.ConfigError{URL: u.Redacted(), Reason: fmt.Sprintf("unknown scheme %q (did you import its package?)", u.Scheme), Valid: backend.Schemes()}
+	}
+	var s settings
+	q := u.Query()
+	common := backend.Config{URL: u, Params: url.Values{}}
+	own := url.Values{}
+	for name, vals := range q {
+		switch {
+		case paramKnown(commonParams, name):
+			common.Params[name] = vals
+		case paramKnown(drv.Params, name):
+			own[name] = vals
+		default:
+			var valid []string
+			for _, p := range append(slices.Clone(commonParams), drv.Params...) {
+				valid = append(valid, p.Name)
+			}
+			return nil, &backend.ConfigError{URL: u.Redacted(), Param: name, Reason: "unknown parameter for " + u.Scheme + "://", Valid: valid}
+		}
+	}
+	if err := s.fromParams(common); err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(&s)
+	}
+	b, err := drv.Open(backend.Config{URL: u, Params: own})
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCache(b, s)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	c.url, c.scheme = u.Redacted(), u.Scheme
+	return c, nil
+}
+
+func paramKnown(ps []backend.Param, name string) bool {
+	return slices.ContainsFunc(ps, func(p backend.Param) bool { return p.Name == name })
+}
+
+func (s *settings) fromParams(cfg backend.Config) error {
+	if t := cfg.Params.Get("timeout"); t == "forever" || t == "none" {
+		s.timeout = Forever
+	} else {
+		d, err := cfg.Duration("timeout", 0)
+		if err != nil {
+			return err
+		}
+		s.timeout = d
+	}
+	if cfg.Params.Has("key_prefix") {
+		p := cfg.Params.Get("key_prefix")
+		s.keyPrefix = &p
+	}
+	v, err := cfg.Int("version", 0, 1)
+	if err != nil {
+		return err
+	}
+	s.version = int(v)
+	if name := cfg.Params.Get("codec"); name != "" {
+		c, ok := codecs[name]
+		if !ok {
+			return &backend.ConfigError{URL: backend.Redact(cfg.URL), Param: "codec", Value: name, Reason: "unknown codec", Valid: []string{"cbor", "gob", "json"}}
+		}
+		s.codec = c
+	}
+	return nil
+}
+
+// New wraps a backend value in a Cache. It is how tests and programs that
+// build their own backend use one; Open is the usual way in.
+func New(b backend.Backend, opts ...Option) (*Cache, error) {
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
+	return newCache(b, s)
+}
+
+func newCache(b backend.Backend, s settings) (*Cache, error) {
+	c := &Cache{alias: s.alias, b: b, timeout: s.timeout, codec: s.codec, log: s.logger}
+	if c.alias == "" {
+		c.alias = "default"
+	}
+	switch {
+	case c.timeout == 0:
+		c.timeout = DefaultTimeout
+	case c.timeout < 0:
+		return nil, &backend.ConfigError{Param: "timeout", Value: c.timeout.String(), Reason: "the default TTL must be positive or forever"}
+	}
+	if c.codec == nil {
+		c.codec = CBOR
+	}
+	c.tag = codecTag(c.codec)
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if s.keyPrefix != nil && *s.keyPrefix != "" {
+		c.prefix = string(appendText(nil, *s.keyPrefix)) + Sep
+	}
+	if s.version > 0 {
+		c.prefix += "v" + strconv.Itoa(s.version) + Sep
+	}
+	if len(c.prefix) > backend.MaxKeyLen/2 {
+		return nil, &backend.ConfigError{Param: "key_prefix", Value: *s.keyPrefix, Reason: "too long: keys must fit in 250 bytes"}
+	}
+	c.multi, _ = b.(backend.Multi)
+	c.prefixD, _ = b.(backend.PrefixDeleter)
+	c.toucher, _ = b.(backend.Toucher)
+	c.incr, _ = b.(backend.Incrementer)
+	c.cas, _ = b.(backend.CompareAndSwapper)
+	c.ttlR, _ = b.(backend.TTLReader)
+	if o, ok := b.(backend.ObjectStore); ok && o.ByReference() {
+		c.objects = o
+	}
+	c.gens = c.prefixD == nil
+	c.enabled.Store(true)
+	return c, nil
+}
+
+// Alias returns the cache's alias.
+func (c *Cache) Alias() string { return c.alias }
+
+// URL returns the URL the cache was opened with, any password removed.
+func (c *Cache) URL() string { return c.url }
+
+// Timeout returns the default TTL.
+func (c *Cache) Timeout() time.Duration { return c.timeout }
+
+// Backend returns the backend, for its optional interfaces.
+func (c *Cache) Backend() backend.Backend { return c.b }
+
+// Codec returns the codec.
+func (c *Cache) Codec() Codec { return c.codec }
+
+// Enable turns the cache on or off. While off, reads miss (returning the
+// key they would have used) and writes store nothing; deletes still
+// reach the backend, so nothing turns stale meanwhile. Turning it back on
+// shows what was stored before.
+func (c *Cache) Enable(on bool) { c.enabled.Store(on) }
+
+// Enabled reports whether the cache is on.
+func (c *Cache) Enabled() bool { return c.enabled.Load() }
+
+// Close closes the backend.
+func (c *Cache) Close() error { return c.b.Close() }
+
+// Require checks that the backend answers, returning a
+// *CacheNotRespondingError when it does not.
+func (c *Cache) Require(ctx context.Context) error {
+	var err error
+	if p, ok := c.b.(backend.Pinger); ok {
+		err = p.Ping(ctx)
+	} else {
+		_, _, err = c.b.Get(ctx, "keyedcache%ping")
+	}
+	if err != nil {
+		c.fail("require", "", err)
+		return &CacheNotRespondingError{Alias: c.alias, Err: err}
+	}
+	return nil
+}
+
+// logEvery spaces out log lines about backend errors: one per burst.
+const logEvery = 10 * time.Second
+
+// fail counts a backend error and logs it, once per burst.
+func (c *Cache) fail(op, key string, err error) {
+	c.stats.shard().errors.Add(1)
+	now := time.Now().UnixNano()
+	last := c.lastLog.Load()
+	if now-last < int64(logEvery) || !c.lastLog.CompareAndSwap(last, now) {
+		c.quiet.Add(1)
+		return
+	}
+	c.log.Warn("keyedcache: backend error; degrading to a miss", "alias", c.alias, "op", op, "key", key, "err", err, "unlogged_since_last", c.quiet.Swap(0))
+}
+
+var _ io.Closer = (*Cache)(nil)

@@ -1,0 +1,375 @@
+package keyedcache
+
+import (
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"keyedcache.dev/keyedcache/backend"
+)
+
+// Sep joins the parts of a key.
+const Sep = "::"
+
+// KV is a set of named key parts. Its pairs are sorted by name and
+// appended as name::value, as Django's keyword arguments were:
+// Key("test", KV{"more": "yes"}) is "test::more::yes".
+type KV map[string]any
+
+// Keyer is implemented by values that know their own key. Key uses the
+// returned string as key text in place of the value.
+type Keyer interface {
+	CacheKey() string
+}
+
+// Identifier is implemented by values that have an identity, such as a
+// database row's primary key (Django's pk). Key uses the key of the
+// returned value in place of the value.
+type Identifier interface {
+	CacheID() any
+}
+
+// Markers the key builder writes. A '%' followed by a lowercase letter
+// never comes from escaping (escapes use uppercase hex), so no string is
+// escaped into one of these.
+const (
+	nilMarker   = "%nil"   // a nil part
+	emptyMarker = "%empty" // a key with nothing in it
+	hashMarker  = "%h"     // followed by hashHexLen hex digits
+	hashHexLen  = 32
+)
+
+// maxDepth bounds recursion through Identifier values and nested
+// composite values, so a cycle cannot run away.
+const maxDepth = 32
+
+// Key builds the key for parts under this cache's prefix and version; see
+// the package documentation for the rules. It never panics, and the key
+// it returns is accepted by every backend.
+func (c *Cache) Key(parts ...any) string {
+	return buildKey(c.prefix, parts)
+}
+
+func buildKey(prefix string, parts []any) string {
+	if len(parts) == 1 {
+		if s, ok := parts[0].(string); ok && isBuiltKey(prefix, s) {
+			return s // a built key passed back: unchanged, no allocation
+		}
+		parts = flattenLone(parts)
+	}
+	var arr [256]byte
+	b := arr[:0]
+	first := true
+	if prefix != "" {
+		if len(parts) > 0 {
+			if s, ok := parts[0].(string); ok && len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+				prefix = "" // the first part is already a key of this cache
+			}
+		}
+		if len(parts) == 0 {
+			b = append(b, prefix[:len(prefix)-len(Sep)]...)
+			first = false
+		} else {
+			b = append(b, prefix...)
+		}
+	}
+	for _, p := range parts {
+		b = appendPart(b, p, &first, 0)
+	}
+	if len(b) == 0 {
+		return emptyMarker
+	}
+	return fitKey(b)
+}
+
+// flattenLone makes a lone slice stand for its elements.
+func flattenLone(parts []any) []any {
+	switch v := parts[0].(type) {
+	case []any:
+		return v
+	case []string:
+		out := make([]any, len(v))
+		for i, s := range v {
+			out[i] = s
+		}
+		return out
+	case string, []byte, nil:
+		return parts
+	}
+	rv := reflect.ValueOf(parts[0])
+	if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() == reflect.Uint8 {
+		return parts
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out
+}
+
+func sep(b []byte, first *bool) []byte {
+	if *first {
+		*first = false
+		return b
+	}
+	return append(b, Sep...)
+}
+
+// appendPart appends one part (and the separator before it).
+func appendPart(b []byte, p any, first *bool, depth int) []byte {
+	switch v := p.(type) {
+	case string:
+		return appendText(sep(b, first), v)
+	case int:
+		return strconv.AppendInt(sep(b, first), int64(v), 10)
+	case int64:
+		return strconv.AppendInt(sep(b, first), v, 10)
+	case int32:
+		return strconv.AppendInt(sep(b, first), int64(v), 10)
+	case int16:
+		return strconv.AppendInt(sep(b, first), int64(v), 10)
+	case int8:
+		return strconv.AppendInt(sep(b, first), int64(v), 10)
+	case uint:
+		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+	case uint64:
+		return strconv.AppendUint(sep(b, first), v, 10)
+	case uint32:
+		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+	case uint16:
+		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+	case uint8:
+		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+	case float64:
+		return appendFloat(sep(b, first), v, 64)
+	case float32:
+		return appendFloat(sep(b, first), float64(v), 32)
+	case bool:
+		return strconv.AppendBool(sep(b, first), v)
+	case nil:
+		return append(sep(b, first), nilMarker...)
+	case time.Time:
+		return v.UTC().AppendFormat(sep(b, first), time.RFC3339Nano)
+	case time.Duration:
+		return append(sep(b, first), v.String()...)
+	case []byte:
+		return appendText(sep(b, first), string(v))
+	case KV:
+		return appendKV(b, v, first, depth)
+	}
+	return appendOther(b, p, first, depth)
+}
+
+func appendKV(b []byte, kv KV, first *bool, depth int) []byte {
+	names := make([]string, 0, len(kv))
+	for k := range kv {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		b = appendText(sep(b, first), k)
+		b = appendPart(b, kv[k], first, depth+1)
+	}
+	return b
+}
+
+// appendOther handles the values the fast switch does not: Keyer,
+// Identifier, TextMarshaler, named scalar types, pointers, and composite
+// values (hashed).
+func appendOther(b []byte, p any, first *bool, depth int) []byte {
+	if depth > maxDepth {
+		return append(sep(b, first), hashMarker+"00000000000000000000000000000000"...)
+	}
+	switch v := p.(type) {
+	case Keyer:
+		if isNilPointer(p) {
+			return append(sep(b, first), nilMarker...)
+		}
+		return appendText(sep(b, first), v.CacheKey())
+	case Identifier:
+		if isNilPointer(p) {
+			return append(sep(b, first), nilMarker...)
+		}
+		return appendPart(b, v.CacheID(), first, depth+1)
+	case encoding.TextMarshaler:
+		if isNilPointer(p) {
+			return append(sep(b, first), nilMarker...)
+		}
+		if t, err := v.MarshalText(); err == nil {
+			return appendText(sep(b, first), string(t))
+		}
+	}
+	rv := reflect.ValueOf(p)
+	switch rv.Kind() {
+	case reflect.String:
+		return appendText(sep(b, first), rv.String())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(sep(b, first), rv.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.AppendUint(sep(b, first), rv.Uint(), 10)
+	case reflect.Float32, reflect.Float64:
+		return appendFloat(sep(b, first), rv.Float(), rv.Type().Bits())
+	case reflect.Bool:
+		return strconv.AppendBool(sep(b, first), rv.Bool())
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return append(sep(b, first), nilMarker...)
+		}
+		return appendPart(b, rv.Elem().Interface(), first, depth+1)
+	}
+	return appendHash(sep(b, first), canonicalHash(rv))
+}
+
+func isNilPointer(p any) bool {
+	rv := reflect.ValueOf(p)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Func, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
+}
+
+func appendFloat(b []byte, f float64, bits int) []byte {
+	if f == 0 {
+		return append(b, '0') // -0 and +0 are one number
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return strconv.AppendFloat(b, f, 'f', -1, bits) // 100, not 1e+02
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, bits)
+}
+
+func appendHash(b []byte, sum [sha256.Size]byte) []byte {
+	b = append(b, hashMarker...)
+	return hex.AppendEncode(b, sum[:hashHexLen/2])
+}
+
+// needsEscape reports whether byte c must be percent-escaped in key text:
+// spaces, control characters and '%' itself (non-ASCII bytes are checked
+// as UTF-8 separately).
+func needsEscape(c byte) bool {
+	return c <= ' ' || c == 0x7f || c == '%'
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// appendText appends a string as key text: "::" in it separates parts,
+// and an escape or marker the builder itself writes keeps its meaning;
+// everything else a backend could reject is percent-escaped.
+func appendText(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		if c == '%' {
+			if n := builtEscapeLen(s[i:]); n > 0 {
+				b = append(b, s[i:i+n]...)
+				i += n
+				continue
+			}
+		}
+		if needsEscape(c) {
+			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		} else {
+			b = append(b, c)
+		}
+		i++
+	}
+	return b
+}
+
+// builtEscapeLen returns the length of the escape or marker that s starts
+// with, or 0 if s does not start with one the builder writes.
+func builtEscapeLen(s string) int {
+	if len(s) >= 3 && isUpperHex(s[1]) && isUpperHex(s[2]) {
+		return 3
+	}
+	switch {
+	case len(s) >= len(nilMarker) && s[:len(nilMarker)] == nilMarker:
+		return len(nilMarker)
+	case len(s) >= len(emptyMarker) && s[:len(emptyMarker)] == emptyMarker:
+		return len(emptyMarker)
+	case len(s) >= len(hashMarker)+hashHexLen && s[:len(hashMarker)] == hashMarker:
+		for i := len(hashMarker); i < len(hashMarker)+hashHexLen; i++ {
+			if !isLowerHex(s[i]) {
+				return 0
+			}
+		}
+		return len(hashMarker) + hashHexLen
+	}
+	return 0
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+
+// isBuiltKey reports whether s is already a finished key of a cache with
+// this prefix: valid key text that starts with the prefix and fits every
+// backend. Such a string passes through Key unchanged.
+func isBuiltKey(prefix, s string) bool {
+	if s == "" || len(s) > backend.MaxKeyLen || len(s) < len(prefix) || s[:len(prefix)] != prefix {
+		return false
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return false
+			}
+			i += size
+		case c == '%':
+			n := builtEscapeLen(s[i:])
+			if n == 0 {
+				return false
+			}
+			i += n
+		case needsEscape(c):
+			return false
+		default:
+			i++
+		}
+	}
+	return true
+}
+
+// fitKey returns b as a key no backend rejects: unchanged when it is
+// short enough, otherwise a readable head followed by a hash of the
+// whole.
+func fitKey(b []byte) string {
+	if len(b) <= backend.MaxKeyLen {
+		return string(b)
+	}
+	sum := sha256.Sum256(b)
+	head := backend.MaxKeyLen - len(hashMarker) - hashHexLen
+	// Do not cut through a UTF-8 sequence or an escape.
+	for head > 0 && !utf8.RuneStart(b[head]) {
+		head--
+	}
+	for i := max(head-len(hashMarker)-hashHexLen, 0); i < head; i++ {
+		if b[i] == '%' {
+			if n := builtEscapeLen(string(b[i:])); n > 0 && i+n > head {
+				head = i
+				break
+			}
+		}
+	}
+	out := make([]byte, 0, backend.MaxKeyLen)
+	out = append(out, b[:head]...)
+	return string(appendHash(out, sum))
+}

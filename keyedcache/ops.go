@@ -1,0 +1,408 @@
+package keyedcache
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"keyedcache.dev/keyedcache/backend"
+)
+
+// A SetOption changes one write.
+type SetOption struct {
+	ttl    time.Duration
+	hasTTL bool
+}
+
+// TTL sets how long a written entry lives: a positive duration (sub-second
+// where the backend allows; a backend rounds up, never down), Forever, or
+// zero or less, which means the entry is already expired: nothing is
+// stored and any existing entry is deleted (as Django treats a timeout
+// of 0). Without TTL a write uses the alias's timeout.
+func TTL(d time.Duration) SetOption { return SetOption{ttl: d, hasTTL: true} }
+
+// backendTTL turns a TTL into what a backend receives; ok is false for
+// an already-expired entry.
+func (c *Cache) backendTTL(opts []SetOption) (ttl time.Duration, ok bool) {
+	ttl = c.timeout
+	for _, o := range opts {
+		if o.hasTTL {
+			ttl = o.ttl
+		}
+	}
+	return ttlFor(ttl)
+}
+
+func ttlFor(d time.Duration) (time.Duration, bool) {
+	switch {
+	case d == Forever:
+		return backend.NoExpiry, true
+	case d <= 0:
+		return 0, false
+	}
+	return d, true
+}
+
+// Get reads the value stored under the key built from parts into the
+// value dst points to. A miss returns a *NotCachedError carrying the key.
+// A backend failure or a value that cannot be decoded is also a miss (the
+// error says why, the failure is counted, and an undecodable entry is
+// deleted). A stored nil or zero value is a hit.
+func (c *Cache) Get(ctx context.Context, dst any, parts ...any) error {
+	key := c.Key(parts...)
+	return c.get(ctx, key, dst)
+}
+
+// IsCached reports whether a live entry exists for the key built from
+// parts, without decoding it.
+func (c *Cache) IsCached(ctx context.Context, parts ...any) bool {
+	key := c.Key(parts...)
+	if !c.enabled.Load() {
+		return false
+	}
+	pk, err := c.physical(ctx, key, false)
+	if err != nil || pk == "" {
+		return false
+	}
+	_, found, err := c.b.Get(ctx, pk)
+	return err == nil && found
+}
+
+func (c *Cache) get(ctx context.Context, key string, dst any) error {
+	s := c.stats.shard()
+	if !c.enabled.Load() {
+		s.misses.Add(1)
+		return &NotCachedError{Key: key}
+	}
+	if c.objects != nil {
+		obj, raw, found := c.objects.GetObject(key)
+		if !found {
+			s.misses.Add(1)
+			return &NotCachedError{Key: key}
+		}
+		if raw == nil {
+			if err := assignObject(c.codec, obj, dst); err != nil {
+				return c.corrupt(ctx, key, key, err)
+			}
+			s.hits.Add(1)
+			return nil
+		}
+		return c.decode(ctx, key, key, raw, dst)
+	}
+	pk, err := c.physical(ctx, key, false)
+	if err != nil {
+		c.fail("get", key, err)
+		s.misses.Add(1)
+		return &NotCachedError{Key: key, Err: err}
+	}
+	if pk == "" {
+		s.misses.Add(1)
+		return &NotCachedError{Key: key}
+	}
+	data, found, err := c.b.Get(ctx, pk)
+	if err != nil {
+		c.fail("get", key, err)
+		s.misses.Add(1)
+		return &NotCachedError{Key: key, Err: err}
+	}
+	if !found {
+		s.misses.Add(1)
+		return &NotCachedError{Key: key}
+	}
+	return c.decode(ctx, key, pk, data, dst)
+}
+
+func (c *Cache) decode(ctx context.Context, key, pk string, data []byte, dst any) error {
+	if err := decodeValue(c.codec, data, dst); err != nil {
+		return c.corrupt(ctx, key, pk, err)
+	}
+	c.stats.shard().hits.Add(1)
+	return nil
+}
+
+// corrupt handles a stored value that cannot be decoded: a miss, the
+// entry deleted, the error counted.
+func (c *Cache) corrupt(ctx context.Context, key, pk string, err error) error {
+	s := c.stats.shard()
+	s.misses.Add(1)
+	s.decodeErrors.Add(1)
+	var ce errCorrupt
+	if errors.As(err, &ce) {
+		if c.gens {
+			c.Delete(ctx, key) // resolves the physical key itself
+		} else {
+			c.b.Delete(ctx, pk)
+		}
+	}
+	c.fail("decode", key, err)
+	return &NotCachedError{Key: key, Err: err}
+}
+
+// assignObject stores a by-reference value into dst: directly when the
+// types match, otherwise through the codec, so that by-reference and
+// copy mode accept the same reads.
+func assignObject(codec Codec, obj any, dst any) error {
+	if p, ok := dst.(*any); ok {
+		*p = obj
+		return nil
+	}
+	data, err := encodeValue(codec, obj)
+	if err != nil {
+		return errCorrupt{err.Error()}
+	}
+	return decodeValue(codec, data, dst)
+}
+
+// Set stores value under key (a key from Key or NotCachedError.Key, or
+// plain text, which is built into a key) for the alias's timeout or the
+// TTL option.
+//
+// Set returns an error only when the value cannot be encoded. A backend
+// that fails drops the write: a cache is an optimisation, so the failure
+// is counted in Stats and logged, not returned.
+func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOption) error {
+	key = c.Key(key)
+	if !c.enabled.Load() {
+		return nil
+	}
+	ttl, live := c.backendTTL(opts)
+	if !live {
+		_, err := c.Delete(ctx, key)
+		return err
+	}
+	c.stats.shard().sets.Add(1)
+	if c.objects != nil {
+		if _, isInt := integerText(value); !isInt {
+			c.objects.SetObject(key, value, ttl)
+			return nil
+		}
+	}
+	data, err := encodeValue(c.codec, value)
+	if err != nil {
+		return err
+	}
+	pk, err := c.physical(ctx, key, true)
+	if err == nil {
+		err = c.b.Set(ctx, pk, data, ttl)
+	}
+	if err != nil {
+		c.fail("set", key, err)
+	}
+	return nil
+}
+
+// Add stores value under key only if no live entry exists, and reports
+// whether it stored it. Of many concurrent Adds of one key — in one
+// process or many — exactly one stores. While the cache is disabled Add
+// stores nothing and returns false.
+func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOption) (bool, error) {
+	key = c.Key(key)
+	if !c.enabled.Load() {
+		return false, nil
+	}
+	ttl, live := c.backendTTL(opts)
+	if !live {
+		return false, nil
+	}
+	data, err := encodeValue(c.codec, value)
+	if err != nil {
+		return false, err
+	}
+	pk, err := c.physical(ctx, key, true)
+	if err != nil {
+		c.fail("add", key, err)
+		return false, err
+	}
+	added, err := c.b.Add(ctx, pk, data, ttl)
+	if err != nil {
+		c.fail("add", key, err)
+		return false, err
+	}
+	if added {
+		c.stats.shard().sets.Add(1)
+	}
+	return added, nil
+}
+
+// Delete removes the entry for the key built from parts and reports
+// whether one existed.
+func (c *Cache) Delete(ctx context.Context, parts ...any) (bool, error) {
+	key := c.Key(parts...)
+	c.stats.shard().deletes.Add(1)
+	pk, err := c.physical(ctx, key, false)
+	if err != nil || pk == "" {
+		if err != nil {
+			c.fail("delete", key, err)
+		}
+		return false, err
+	}
+	existed, err := c.b.Delete(ctx, pk)
+	if err != nil {
+		c.fail("delete", key, err)
+	}
+	return existed, err
+}
+
+// DeleteChildren removes the entry for the key built from parts and
+// every entry whose key continues it: deleting "product::123" removes
+// "product::123::summary" too, but not "product::1234". Every process
+// sharing the backend sees the deletion.
+func (c *Cache) DeleteChildren(ctx context.Context, parts ...any) error {
+	key := c.Key(parts...)
+	return c.deleteTree(ctx, key)
+}
+
+func (c *Cache) deleteTree(ctx context.Context, key string) error {
+	c.stats.shard().deletes.Add(1)
+	var err error
+	if c.gens {
+		err = c.newGeneration(ctx, key)
+	} else {
+		if _, err = c.prefixD.DeletePrefix(ctx, key+Sep); err == nil {
+			_, err = c.b.Delete(ctx, key)
+		}
+	}
+	if err != nil {
+		c.fail("delete_children", key, err)
+	}
+	return err
+}
+
+// Clear removes every key of this alias: with a key prefix or version,
+// the keys under it (other aliases sharing the backend keep theirs);
+// without one, everything the backend stores for this cache. It never
+// empties a whole shared server.
+func (c *Cache) Clear(ctx context.Context) error {
+	if c.prefix != "" {
+		return c.deleteTree(ctx, c.prefix[:len(c.prefix)-len(Sep)])
+	}
+	c.stats.shard().deletes.Add(1)
+	err := c.b.Clear(ctx)
+	if err != nil {
+		c.fail("clear", "", err)
+	}
+	return err
+}
+
+// Touch gives the entry under key a new TTL (see TTL for what zero and
+// Forever mean) and reports whether it existed.
+func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	key = c.Key(key)
+	if !c.enabled.Load() {
+		return false, nil
+	}
+	bttl, live := ttlFor(ttl)
+	if !live {
+		return c.Delete(ctx, key)
+	}
+	pk, err := c.physical(ctx, key, false)
+	if err != nil || pk == "" {
+		return false, err
+	}
+	if c.toucher != nil {
+		err = c.toucher.Touch(ctx, pk, bttl)
+		if errors.Is(err, backend.ErrNotFound) {
+			return false, nil
+		}
+	} else {
+		var data []byte
+		var found bool
+		data, found, err = c.b.Get(ctx, pk)
+		if err == nil && !found {
+			return false, nil
+		}
+		if err == nil {
+			err = c.b.Set(ctx, pk, data, bttl)
+		}
+	}
+	if err != nil {
+		c.fail("touch", key, err)
+		return false, err
+	}
+	return true, nil
+}
+
+// Incr adds delta to the integer stored under key and returns the new
+// value, keeping the entry's TTL. A missing key is a *NotCachedError; a
+// value that is not an integer is ErrNotNumeric. It is atomic on backends
+// that increment natively or compare-and-swap.
+func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	key = c.Key(key)
+	if !c.enabled.Load() {
+		return 0, &NotCachedError{Key: key}
+	}
+	pk, err := c.physical(ctx, key, false)
+	if err != nil {
+		c.fail("incr", key, err)
+		return 0, &NotCachedError{Key: key, Err: err}
+	}
+	if pk == "" {
+		return 0, &NotCachedError{Key: key}
+	}
+	var n int64
+	if c.incr != nil {
+		n, err = c.incr.Incr(ctx, pk, delta)
+	} else {
+		n, err = c.incrFallback(ctx, pk, delta)
+	}
+	switch {
+	case errors.Is(err, backend.ErrNotFound):
+		return 0, &NotCachedError{Key: key}
+	case errors.Is(err, backend.ErrNotNumeric):
+		return 0, err
+	case err != nil:
+		c.fail("incr", key, err)
+		return 0, err
+	}
+	return n, nil
+}
+
+// Decr subtracts delta from the integer stored under key; see Incr.
+func (c *Cache) Decr(ctx context.Context, key string, delta int64) (int64, error) {
+	return c.Incr(ctx, key, -delta)
+}
+
+// incrFallback increments on a backend without Incr: a compare-and-swap
+// loop where the backend has one, otherwise read-then-write (not atomic
+// between processes).
+func (c *Cache) incrFallback(ctx context.Context, pk string, delta int64) (int64, error) {
+	for attempt := 0; ; attempt++ {
+		data, found, err := c.b.Get(ctx, pk)
+		if err != nil {
+			return 0, err
+		}
+		if !found {
+			return 0, backend.ErrNotFound
+		}
+		n, err := strconv.ParseInt(string(data), 10, 64)
+		if err != nil {
+			return 0, backend.ErrNotNumeric
+		}
+		n += delta
+		ttl := backend.NoExpiry
+		if c.ttlR != nil {
+			left, found, err := c.ttlR.TTL(ctx, pk)
+			if err != nil {
+				return 0, err
+			}
+			if !found {
+				return 0, backend.ErrNotFound
+			}
+			ttl = left
+		} else {
+			ttl, _ = ttlFor(c.timeout)
+		}
+		next := strconv.AppendInt(nil, n, 10)
+		if c.cas == nil {
+			return n, c.b.Set(ctx, pk, next, ttl)
+		}
+		ok, err := c.cas.CompareAndSwap(ctx, pk, data, next, ttl)
+		if err != nil || ok {
+			return n, err
+		}
+		if attempt > 100 {
+			return 0, errors.New("keyedcache: incr: too much contention")
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package keyedcache
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// Stats is a snapshot of one cache's counters since it was opened.
+type Stats struct {
+	Alias        string  `json:"alias"`
+	Backend      string  `json:"backend"` // the URL, any password removed
+	Enabled      bool    `json:"enabled"`
+	Calls        uint64  `json:"calls"`  // reads: Hits + Misses
+	Hits         uint64  `json:"hits"`   // reads that found a value
+	Misses       uint64  `json:"misses"` // reads that did not, for any reason
+	Sets         uint64  `json:"sets"`
+	Deletes      uint64  `json:"deletes"`
+	Errors       uint64  `json:"errors"`        // backend failures and undecodable values
+	DecodeErrors uint64  `json:"decode_errors"` // values that could not be decoded (also in Errors)
+	HitRate      float64 `json:"hit_rate"`      // Hits / Calls, 0 before the first read
+}
+
+// Stats returns a snapshot of the cache's counters.
+func (c *Cache) Stats() Stats {
+	st := Stats{Alias: c.alias, Backend: c.url, Enabled: c.enabled.Load()}
+	for i := range c.stats.shards {
+		s := &c.stats.shards[i]
+		st.Hits += s.hits.Load()
+		st.Misses += s.misses.Load()
+		st.Sets += s.sets.Load()
+		st.Deletes += s.deletes.Load()
+		st.Errors += s.errors.Load()
+		st.DecodeErrors += s.decodeErrors.Load()
+	}
+	st.Errors += st.DecodeErrors
+	st.Calls = st.Hits + st.Misses
+	if st.Calls > 0 {
+		st.HitRate = float64(st.Hits) / float64(st.Calls)
+	}
+	return st
+}
+
+// counters are striped over cache lines so that cores counting at once
+// do not contend on one line; a random stripe per call is as good as a
+// per-core one and needs no runtime hooks.
+type counters struct {
+	shards [16]counterShard
+}
+
+type counterShard struct {
+	hits, misses, sets, deletes, errors, decodeErrors atomic.Uint64
+	_                                                 [16]byte // to 64 bytes
+}
+
+func (c *counters) shard() *counterShard {
+	return &c.shards[rand.Uint32()&uint32(len(c.shards)-1)]
+}
