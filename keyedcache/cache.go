@@ -104,7 +104,7 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 	}
 	drv, ok := backend.Lookup(u.Scheme)
 	if !ok {
-		return nil, &backend.ConfigError{URL: u.Redacted(), Reason: fmt.Sprintf("unknown scheme %q (did you import its package?)", u.Scheme), Valid: backend.Schemes()}
+		return nil, &backend.ConfigError{URL: backend.Redact(u), Reason: fmt.Sprintf("unknown scheme %q (did you import its package?)", u.Scheme), Valid: backend.Schemes()}
 	}
 	var s settings
 	q := u.Query()
@@ -121,7 +121,7 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 			for _, p := range append(slices.Clone(commonParams), drv.Params...) {
 				valid = append(valid, p.Name)
 			}
-			return nil, &backend.ConfigError{URL: u.Redacted(), Param: name, Reason: "unknown parameter for " + u.Scheme + "://", Valid: valid}
+			return nil, &backend.ConfigError{URL: backend.Redact(u), Param: name, Reason: "unknown parameter for " + u.Scheme + "://", Valid: valid}
 		}
 	}
 	if err := s.fromParams(common); err != nil {
@@ -139,7 +139,10 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 		b.Close()
 		return nil, err
 	}
-	c.url, c.scheme = u.Redacted(), u.Scheme
+	c.url, c.scheme = rawURL, u.Scheme
+	if _, hasPassword := u.User.Password(); hasPassword {
+		c.url = backend.Redact(u)
+	}
 	return c, nil
 }
 

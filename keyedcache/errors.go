@@ -27,6 +27,7 @@ type NotCachedError struct {
 	Err error
 }
 
+// Error names the key and, if there is one, the cause.
 func (e *NotCachedError) Error() string {
 	if e.Err != nil {
 		return "keyedcache: not cached: " + e.Key + ": " + e.Err.Error()
@@ -47,6 +48,7 @@ type CacheNotRespondingError struct {
 	Err   error  // what the backend said
 }
 
+// Error names the alias and what the backend said.
 func (e *CacheNotRespondingError) Error() string {
 	return "keyedcache: cache " + e.Alias + " not responding: " + e.Err.Error()
 }

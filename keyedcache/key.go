@@ -63,6 +63,9 @@ func buildKey(prefix string, parts []any) string {
 		}
 		parts = flattenLone(parts)
 	}
+	// The key is built in a stack buffer; b is never handed to a function
+	// that could keep it, so building from scalar parts allocates only the
+	// result.
 	var arr [256]byte
 	b := arr[:0]
 	first := true
@@ -80,7 +83,16 @@ func buildKey(prefix string, parts []any) string {
 		}
 	}
 	for _, p := range parts {
-		b = appendPart(b, p, &first, 0)
+		if nb, ok := appendScalar(b, p, first); ok {
+			b, first = nb, false
+			continue
+		}
+		if text := partText(p, 0); text != nil {
+			if !first {
+				b = append(b, Sep...)
+			}
+			b, first = append(b, text...), false
+		}
 	}
 	if len(b) == 0 {
 		return emptyMarker
@@ -113,117 +125,124 @@ func flattenLone(parts []any) []any {
 	return out
 }
 
-func sep(b []byte, first *bool) []byte {
-	if *first {
-		*first = false
-		return b
+// appendScalar appends a part of a kind with one canonical text (and the
+// separator before it), reporting false for any other kind.
+func appendScalar(b []byte, p any, first bool) ([]byte, bool) {
+	if !first {
+		switch p.(type) {
+		case string, int, int64, int32, int16, int8, uint, uint64, uint32, uint16, uint8,
+			float64, float32, bool, nil, time.Time, time.Duration, []byte:
+			b = append(b, Sep...)
+		default:
+			return b, false
+		}
 	}
-	return append(b, Sep...)
-}
-
-// appendPart appends one part (and the separator before it).
-func appendPart(b []byte, p any, first *bool, depth int) []byte {
 	switch v := p.(type) {
 	case string:
-		return appendText(sep(b, first), v)
+		return appendText(b, v), true
 	case int:
-		return strconv.AppendInt(sep(b, first), int64(v), 10)
+		return strconv.AppendInt(b, int64(v), 10), true
 	case int64:
-		return strconv.AppendInt(sep(b, first), v, 10)
+		return strconv.AppendInt(b, v, 10), true
 	case int32:
-		return strconv.AppendInt(sep(b, first), int64(v), 10)
+		return strconv.AppendInt(b, int64(v), 10), true
 	case int16:
-		return strconv.AppendInt(sep(b, first), int64(v), 10)
+		return strconv.AppendInt(b, int64(v), 10), true
 	case int8:
-		return strconv.AppendInt(sep(b, first), int64(v), 10)
+		return strconv.AppendInt(b, int64(v), 10), true
 	case uint:
-		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+		return strconv.AppendUint(b, uint64(v), 10), true
 	case uint64:
-		return strconv.AppendUint(sep(b, first), v, 10)
+		return strconv.AppendUint(b, v, 10), true
 	case uint32:
-		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+		return strconv.AppendUint(b, uint64(v), 10), true
 	case uint16:
-		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+		return strconv.AppendUint(b, uint64(v), 10), true
 	case uint8:
-		return strconv.AppendUint(sep(b, first), uint64(v), 10)
+		return strconv.AppendUint(b, uint64(v), 10), true
 	case float64:
-		return appendFloat(sep(b, first), v, 64)
+		return appendFloat(b, v, 64), true
 	case float32:
-		return appendFloat(sep(b, first), float64(v), 32)
+		return appendFloat(b, float64(v), 32), true
 	case bool:
-		return strconv.AppendBool(sep(b, first), v)
+		return strconv.AppendBool(b, v), true
 	case nil:
-		return append(sep(b, first), nilMarker...)
+		return append(b, nilMarker...), true
 	case time.Time:
-		return v.UTC().AppendFormat(sep(b, first), time.RFC3339Nano)
+		return v.UTC().AppendFormat(b, time.RFC3339Nano), true
 	case time.Duration:
-		return append(sep(b, first), v.String()...)
+		return append(b, v.String()...), true
 	case []byte:
-		return appendText(sep(b, first), string(v))
-	case KV:
-		return appendKV(b, v, first, depth)
+		return appendText(b, string(v)), true
 	}
-	return appendOther(b, p, first, depth)
+	return b, false
 }
 
-func appendKV(b []byte, kv KV, first *bool, depth int) []byte {
-	names := make([]string, 0, len(kv))
-	for k := range kv {
-		names = append(names, k)
+// partText returns the key text of a part that is not a scalar: KV
+// pairs, Keyer, Identifier, TextMarshaler, named scalar types, pointers,
+// and composite values (hashed). It returns nil for a part that adds
+// nothing (an empty KV).
+func partText(p any, depth int) []byte {
+	if b, ok := appendScalar(nil, p, true); ok {
+		return b
 	}
-	slices.Sort(names)
-	for _, k := range names {
-		b = appendText(sep(b, first), k)
-		b = appendPart(b, kv[k], first, depth+1)
-	}
-	return b
-}
-
-// appendOther handles the values the fast switch does not: Keyer,
-// Identifier, TextMarshaler, named scalar types, pointers, and composite
-// values (hashed).
-func appendOther(b []byte, p any, first *bool, depth int) []byte {
 	if depth > maxDepth {
-		return append(sep(b, first), hashMarker+"00000000000000000000000000000000"...)
+		return []byte(hashMarker + "00000000000000000000000000000000")
 	}
 	switch v := p.(type) {
+	case KV:
+		names := make([]string, 0, len(v))
+		for k := range v {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		var b []byte
+		for i, k := range names {
+			if i > 0 {
+				b = append(b, Sep...)
+			}
+			b = appendText(b, k)
+			b = append(b, Sep...)
+			b = append(b, partText(v[k], depth+1)...)
+		}
+		return b
 	case Keyer:
 		if isNilPointer(p) {
-			return append(sep(b, first), nilMarker...)
+			return []byte(nilMarker)
 		}
-		return appendText(sep(b, first), v.CacheKey())
+		return appendText(nil, v.CacheKey())
 	case Identifier:
 		if isNilPointer(p) {
-			return append(sep(b, first), nilMarker...)
+			return []byte(nilMarker)
 		}
-		return appendPart(b, v.CacheID(), first, depth+1)
+		return partText(v.CacheID(), depth+1)
 	case encoding.TextMarshaler:
 		if isNilPointer(p) {
-			return append(sep(b, first), nilMarker...)
+			return []byte(nilMarker)
 		}
 		if t, err := v.MarshalText(); err == nil {
-			return appendText(sep(b, first), string(t))
+			return appendText(nil, string(t))
 		}
 	}
 	rv := reflect.ValueOf(p)
 	switch rv.Kind() {
 	case reflect.String:
-		return appendText(sep(b, first), rv.String())
+		return appendText(nil, rv.String())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.AppendInt(sep(b, first), rv.Int(), 10)
+		return strconv.AppendInt(nil, rv.Int(), 10)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return strconv.AppendUint(sep(b, first), rv.Uint(), 10)
+		return strconv.AppendUint(nil, rv.Uint(), 10)
 	case reflect.Float32, reflect.Float64:
-		return appendFloat(sep(b, first), rv.Float(), rv.Type().Bits())
+		return appendFloat(nil, rv.Float(), rv.Type().Bits())
 	case reflect.Bool:
-		return strconv.AppendBool(sep(b, first), rv.Bool())
+		return strconv.AppendBool(nil, rv.Bool())
 	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
-			return append(sep(b, first), nilMarker...)
+			return []byte(nilMarker)
 		}
-		return appendPart(b, rv.Elem().Interface(), first, depth+1)
+		return partText(rv.Elem().Interface(), depth+1)
 	}
-	return appendHash(sep(b, first), canonicalHash(rv))
+	return appendHash(nil, canonicalHash(rv))
 }
 
 func isNilPointer(p any) bool {

@@ -3,6 +3,7 @@ package keyedcache
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"time"
 
@@ -60,6 +61,10 @@ func (c *Cache) IsCached(ctx context.Context, parts ...any) bool {
 	key := c.Key(parts...)
 	if !c.enabled.Load() {
 		return false
+	}
+	if c.objects != nil {
+		_, _, found := c.objects.GetObject(key)
+		return found
 	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil || pk == "" {
@@ -325,8 +330,11 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 
 // Incr adds delta to the integer stored under key and returns the new
 // value, keeping the entry's TTL. A missing key is a *NotCachedError; a
-// value that is not an integer is ErrNotNumeric. It is atomic on backends
-// that increment natively or compare-and-swap.
+// value that is not an integer is ErrNotNumeric, and one that would leave
+// the int64 range is backend.ErrOverflow. It is atomic on backends
+// that increment natively or compare-and-swap. (A backend with neither
+// native Incr nor TTLReader cannot keep the TTL: the entry then gets the
+// alias's timeout.)
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	key = c.Key(key)
 	if !c.enabled.Load() {
@@ -349,7 +357,7 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 	switch {
 	case errors.Is(err, backend.ErrNotFound):
 		return 0, &NotCachedError{Key: key}
-	case errors.Is(err, backend.ErrNotNumeric):
+	case errors.Is(err, backend.ErrNotNumeric), errors.Is(err, backend.ErrOverflow):
 		return 0, err
 	case err != nil:
 		c.fail("incr", key, err)
@@ -378,6 +386,9 @@ func (c *Cache) incrFallback(ctx context.Context, pk string, delta int64) (int64
 		n, err := strconv.ParseInt(string(data), 10, 64)
 		if err != nil {
 			return 0, backend.ErrNotNumeric
+		}
+		if delta > 0 && n > math.MaxInt64-delta || delta < 0 && n < math.MinInt64-delta {
+			return 0, backend.ErrOverflow
 		}
 		n += delta
 		ttl := backend.NoExpiry

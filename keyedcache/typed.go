@@ -6,7 +6,6 @@ import "context"
 // miss returns the zero T and a *NotCachedError carrying the key; see
 // (*Cache).Get.
 func Get[T any](ctx context.Context, c *Cache, parts ...any) (T, error) {
-	var v T
 	key := c.Key(parts...)
 	if c.objects != nil && c.enabled.Load() {
 		// By-reference fast path: no codec when the stored type is T.
@@ -17,6 +16,13 @@ func Get[T any](ctx context.Context, c *Cache, parts ...any) (T, error) {
 			}
 		}
 	}
+	return getDecoded[T](ctx, c, key)
+}
+
+// getDecoded is Get's path through the codec, apart so that the value it
+// decodes into is allocated only when it is needed.
+func getDecoded[T any](ctx context.Context, c *Cache, key string) (T, error) {
+	var v T
 	err := c.get(ctx, key, &v)
 	return v, err
 }

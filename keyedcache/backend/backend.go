@@ -49,6 +49,9 @@ var (
 	// ErrNotNumeric reports that Incr found a value that is not a
 	// decimal integer.
 	ErrNotNumeric = errors.New("backend: value is not a decimal integer")
+	// ErrOverflow reports that Incr would take the value past the int64
+	// range; the value is left as it was.
+	ErrOverflow = errors.New("backend: increment overflows int64")
 	// ErrNotSupported reports an operation a backend cannot perform at all.
 	ErrNotSupported = errors.New("backend: operation not supported")
 )

@@ -85,6 +85,8 @@ type ConfigError struct {
 	Valid  []string // the valid choices, when there is a list
 }
 
+// Error names the URL, the parameter and its value, the reason, and the
+// valid choices.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString("keyedcache: ")
@@ -108,12 +110,17 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// Redact returns u as a string with any password replaced by "xxxxx".
+// Redact returns u as a string with any password replaced by "xxxxx",
+// keeping the "//" of a URL with no host ("memory://", not "memory:").
 func Redact(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	return u.Redacted()
+	s := u.Redacted()
+	if u.Scheme != "" && u.Opaque == "" && !strings.HasPrefix(s, u.Scheme+"://") {
+		s = u.Scheme + "://" + strings.TrimPrefix(s, u.Scheme+":")
+	}
+	return s
 }
 
 func (c Config) fail(name, value, reason string) error {

@@ -1,0 +1,24 @@
+// Package memory is keyedcache's embedded backend, registered under the
+// URL scheme memory:// — nothing to install, nothing to run.
+//
+// A Store keeps entries in process memory in an otter cache
+// (github.com/maypok86/otter/v2). Eviction is per entry by W-TinyLFU:
+// when the store is full, an incoming entry competes with the entry the
+// policy would drop, by how often each key has been asked for lately,
+// so a burst of one-off keys does not flush the hot ones. Two bounds
+// apply: max_entries (always) and max_bytes (when set; an entry counts
+// its key, its value and a fixed overhead, see [EntryOverhead]). Each
+// entry carries its own time to live and expires exactly: a read after
+// the deadline misses even before the entry is reclaimed, and reclaimed
+// it is, so memory stays flat under churn. Prefix deletes cost the keys
+// they delete, not the keys the store holds: every key is indexed under
+// each of its "::"-ending prefixes, the places where the core joins the
+// parts of a key.
+//
+// Values are copied in and out, as on every other backend. A store
+// opened with by_reference=true additionally lets the core keep Go
+// values as they are through the [backend.ObjectStore] methods, skipping
+// the codec: a value read back is then the very value stored, shared by
+// every reader, and a change made to it by anyone is visible to all of
+// them. Use it only for values nobody mutates after caching them.
+package memory

@@ -1,0 +1,74 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"keyedcache.dev/keyedcache/backend"
+	"keyedcache.dev/keyedcache/backend/memory"
+)
+
+func Example() {
+	ctx := context.Background()
+	s, err := memory.New(memory.Options{MaxEntries: 1000, MaxBytes: 1 << 20})
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+
+	s.Set(ctx, "site1::product::123", []byte("shoe"), time.Minute)
+	s.Set(ctx, "site1::product::123::size::xl", []byte("in stock"), time.Minute)
+	s.Set(ctx, "site1::product::124", []byte("boot"), backend.NoExpiry)
+
+	v, found, _ := s.Get(ctx, "site1::product::123")
+	fmt.Printf("%s %v\n", v, found)
+
+	// Delete product 123's children, at the cost of the keys deleted.
+	n, _ := s.DeletePrefix(ctx, "site1::product::123::")
+	fmt.Println("deleted", n)
+
+	s.ScanKeys(ctx, "site1::", func(key string) bool {
+		fmt.Println(key)
+		return true
+	})
+	// Unordered output:
+	// shoe true
+	// deleted 1
+	// site1::product::123
+	// site1::product::124
+}
+
+// Open is what the core calls for a memory:// URL.
+func ExampleOpen() {
+	u, _ := url.Parse("memory://?max_entries=500&max_bytes=64MiB")
+	b, err := memory.Open(backend.Config{URL: u, Params: u.Query()})
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+	stats, _ := b.(backend.Statser).BackendStats(context.Background())
+	fmt.Println(stats["max_entries"], stats["max_bytes"])
+
+	_, err = memory.Open(backend.Config{Params: url.Values{"max_entries": {"none"}}})
+	fmt.Println(err)
+	// Output:
+	// 500 67108864
+	// keyedcache: parameter max_entries="none": want a whole number ≥ 1
+}
+
+// In by-reference mode the core keeps Go values as they are.
+func ExampleStore_SetObject() {
+	s, _ := memory.New(memory.Options{ByReference: true})
+	defer s.Close()
+
+	type cart struct{ Items []string }
+	c := &cart{Items: []string{"shoe"}}
+	s.SetObject("cart::42", c, time.Hour)
+
+	c.Items = append(c.Items, "sock") // the cached value is c itself
+	obj, _, _ := s.GetObject("cart::42")
+	fmt.Println(obj.(*cart).Items)
+	// Output: [shoe sock]
+}

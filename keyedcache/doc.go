@@ -1,0 +1,79 @@
+// Package keyedcache caches values under keys built from parts, in a
+// backend chosen by alias, with a typed miss that carries its key.
+//
+//	p, err := keyedcache.CacheGet[Product](ctx, "product", id)
+//	var miss *keyedcache.NotCachedError
+//	if errors.As(err, &miss) {
+//		p = loadProduct(ctx, id)                   // the slow thing
+//		keyedcache.CacheSet(ctx, miss.Key, p)       // stored under exactly that key
+//	}
+//
+// It carries the ideas of Django's keyedcache into Go: keys from parts,
+// get and set with a NotCachedError, delete with children, aliases
+// configured by URL. Package-level functions (CacheGet, CacheSet, …) act
+// on the default alias; the same operations are methods of *Cache, with
+// Get, GetOr and GetMany as generic functions because Go methods cannot
+// be generic.
+//
+// # Keys
+//
+// Key (and CacheKey on the default alias) builds a key from parts. The
+// encoding is a specification, pinned by the test vectors in
+// key_test.go:
+//
+//   - Parts are joined with "::". The alias's key_prefix, then its
+//     version as "v<N>", come first; a first part that already starts with
+//     them is not prefixed again, so a built key can be passed back.
+//   - A string is key text: "::" inside it separates parts, so
+//     Key("product::123") == Key("product", 123). Spaces, control
+//     characters, '%' and invalid UTF-8 bytes are percent-escaped with
+//     uppercase hex ("a b" → "a%20b", so "a b" and "a.b" differ); an
+//     escape or marker the builder itself wrote is kept, so every key this
+//     package built is a fixed point of Key. Valid UTF-8 is kept as is.
+//   - Integers in decimal; floats in the shortest form that round-trips
+//     (1.5, 100, 1e-06); bools as true and false; time.Time in UTC,
+//     RFC 3339 with nanoseconds; time.Duration as its String; []byte as
+//     text. Named types of these kinds key by their value.
+//   - A value with a CacheKey() string method (Keyer) is keyed by that
+//     text; one with a CacheID() any method (Identifier, like Django's
+//     pk) by its identity; one that implements encoding.TextMarshaler by
+//     its text. Pointers are followed.
+//   - A lone slice stands for its elements: Key([]any{"a", 1}) ==
+//     Key("a", 1). Any other value — a struct, a map, a nested slice — is
+//     keyed "%h" and 32 hex digits of SHA-256 over a canonical encoding
+//     (type name, fields in order, map entries sorted), the same in every
+//     process and every run.
+//   - KV pairs are sorted by name and appended as name::value.
+//   - Absent, empty and nil are three keys: "a", "a::" and "a::%nil". A
+//     key with nothing in it at all is "%empty".
+//   - A key longer than 250 bytes (memcached's limit, the tightest) keeps
+//     a readable head and ends in "%h" and a hash of the whole, so no
+//     backend ever receives a key it would reject.
+//
+// # Time to live
+//
+// Writes use the alias's timeout parameter (300 seconds when unset) or a
+// TTL option. A positive TTL may be below a second where the backend
+// allows; Forever never expires; zero or a negative TTL means the entry is
+// already expired: nothing is stored and an existing entry is deleted, as
+// Django does with a timeout of 0.
+//
+// # Failure
+//
+// A cache is an optimisation. When a backend fails, reads miss (the
+// *NotCachedError wraps the cause), writes are dropped, and the error is
+// counted in Stats and logged through log/slog once per burst. A stored
+// value that cannot be decoded is a miss too: it is deleted and counted,
+// never a panic. Bad configuration is the exception: an unknown scheme,
+// parameter or value is an error at Open that names it and lists what is
+// valid.
+//
+// # Configuration
+//
+// Aliases map names to URLs (memory://, file:///path, dummy://, and the
+// schemes of backends a program imports). Configure them in code with
+// Configure or a Registry, or in the environment: KEYEDCACHE_ALIASES
+// holds "name=URL" pairs separated by ';', and KEYEDCACHE_ALIAS chooses
+// the alias the package-level functions use. With nothing configured,
+// "default" is memory://.
+package keyedcache

@@ -1,0 +1,8 @@
+package keyedcache
+
+// The embedded backends need nothing installed, so every program has
+// them: memory:// (the default) and dummy://.
+import (
+	_ "keyedcache.dev/keyedcache/backend/dummy"
+	_ "keyedcache.dev/keyedcache/backend/memory"
+)
