@@ -74,7 +74,9 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
-	cborDec, err = cbor.DecOptions{DefaultMapType: reflect.TypeFor[map[string]any]()}.DecMode()
+	// Invalid UTF-8 in a string decodes as it was stored rather than
+	// failing: what was stored must come back.
+	cborDec, err = cbor.DecOptions{DefaultMapType: reflect.TypeFor[map[string]any](), UTF8: cbor.UTF8DecodeInvalid}.DecMode()
 	if err != nil {
 		panic(err)
 	}

@@ -93,7 +93,7 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	}
 	n := 0
 	for _, k := range built {
-		existed, err := c.Delete(ctx, k)
+		existed, err := c.deleteKey(ctx, k)
 		if err != nil {
 			return n, err
 		}

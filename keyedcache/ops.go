@@ -235,6 +235,11 @@ func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOptio
 func (c *Cache) Delete(ctx context.Context, parts ...any) (bool, error) {
 	key := c.Key(parts...)
 	c.stats.shard().deletes.Add(1)
+	return c.deleteKey(ctx, key)
+}
+
+// deleteKey deletes one built key, uncounted.
+func (c *Cache) deleteKey(ctx context.Context, key string) (bool, error) {
 	pk, err := c.physical(ctx, key, false)
 	if err != nil || pk == "" {
 		if err != nil {

@@ -123,6 +123,8 @@ func (s *suite) testNilAndZero(t *testing.T) {
 	if v, ok := get[*product](t, two, "nil"); !ok || v != nil {
 		t.Fatalf("a stored nil read back as %v, hit=%v; want a nil hit", v, ok)
 	}
+	set(t, one, "badutf8", "a\xffb")
+	wantHit(t, two, "a\xffb", "badutf8") // what was stored comes back, even invalid UTF-8
 	set(t, one, "nilslice", []string(nil))
 	if _, ok := get[[]string](t, two, "nilslice"); !ok {
 		t.Fatal("a stored nil slice missed")
