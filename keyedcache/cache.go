@@ -236,6 +236,11 @@ func (c *Cache) Alias() string { return c.alias }
 // URL returns the URL the cache was opened with, any password removed.
 func (c *Cache) URL() string { return c.url }
 
+// KeyPrefix returns what every key of this cache starts with: the
+// key_prefix and version segments with their trailing "::", or "" when
+// the alias has neither.
+func (c *Cache) KeyPrefix() string { return c.prefix }
+
 // Timeout returns the default TTL.
 func (c *Cache) Timeout() time.Duration { return c.timeout }
 
