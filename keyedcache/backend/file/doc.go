@@ -1,0 +1,40 @@
+// Package file is a keyedcache backend that keeps one file per entry in
+// a directory, so that every process on a machine that can reach the
+// directory shares one cache that survives restarts.
+//
+// A key is stored in a file named by the hex SHA-256 of the key, inside
+// one of 256 fan-out subdirectories (the hash's first byte), so that no
+// directory holds more than a few hundred files. The file starts with a
+// small header — a format version, the expiry in Unix nanoseconds (0 =
+// never), the lengths of key and value and a CRC-32C of the rest — then
+// the key and the value. Every write goes to a temporary file in the
+// same subdirectory and is renamed into place, so a reader sees the old
+// entry or the new one, never half of either, and a process that dies
+// mid-write leaves at most a temporary file that nothing reads. A file
+// that fails to parse is a miss, and is removed.
+//
+// Writers of one key exclude each other with an advisory lock (flock(2)
+// on one of 64 lock files chosen by the key's hash, together with an
+// in-process semaphore), so Add, Incr, Touch and CompareAndSwap are
+// atomic across goroutines and across processes that share the
+// directory. Set and Delete hold the lock too, but only for their rename
+// or unlink, so that they are never lost inside another writer's
+// read-modify-write. Reads take no lock. When the directory holds
+// max_entries entries, a write culls it: expired and unreadable entries
+// go first, then those closest to expiry, then the oldest written.
+//
+// Register the backend by importing the package for its side effect and
+// open it by URL:
+//
+//	import _ "keyedcache.dev/keyedcache/backend/file"
+//
+//	file:///var/tmp/app-cache?max_entries=1000&cull_frequency=3
+//
+// or call [New] directly. Cross-process atomicity relies on flock(2) and
+// so on Linux, the BSDs and macOS; elsewhere the package builds but locks
+// only within one process. Locks are advisory and local: a directory on
+// a network file system that does not honour flock is not safe for
+// concurrent writers on different machines. Remove the directory only
+// when no Store uses it: a Store that keeps a deleted lock file open no
+// longer excludes one that opens its replacement.
+package file
