@@ -121,31 +121,7 @@ func encodeValue(c Codec, v any) ([]byte, error) {
 	return out, nil
 }
 
-func integerText(v any) ([]byte, bool) {
-	switch n := v.(type) {
-	case int:
-		return strconv.AppendInt(nil, int64(n), 10), true
-	case int64:
-		return strconv.AppendInt(nil, n, 10), true
-	case int32:
-		return strconv.AppendInt(nil, int64(n), 10), true
-	case int16:
-		return strconv.AppendInt(nil, int64(n), 10), true
-	case int8:
-		return strconv.AppendInt(nil, int64(n), 10), true
-	case uint:
-		return strconv.AppendUint(nil, uint64(n), 10), true
-	case uint64:
-		return strconv.AppendUint(nil, n, 10), true
-	case uint32:
-		return strconv.AppendUint(nil, uint64(n), 10), true
-	case uint16:
-		return strconv.AppendUint(nil, uint64(n), 10), true
-	case uint8:
-		return strconv.AppendUint(nil, uint64(n), 10), true
-	}
-	return nil, false
-}
+func integerText(v any) ([]byte, bool) { return appendInteger(nil, v) }
 
 // errCorrupt reports stored bytes that cannot be decoded.
 type errCorrupt struct{ reason string }

@@ -137,9 +137,34 @@ func appendScalar(b []byte, p any, first bool) ([]byte, bool) {
 			return b, false
 		}
 	}
+	if nb, ok := appendInteger(b, p); ok {
+		return nb, true
+	}
 	switch v := p.(type) {
 	case string:
 		return appendText(b, v), true
+	case float64:
+		return appendFloat(b, v, 64), true
+	case float32:
+		return appendFloat(b, float64(v), 32), true
+	case bool:
+		return strconv.AppendBool(b, v), true
+	case nil:
+		return append(b, nilMarker...), true
+	case time.Time:
+		return v.UTC().AppendFormat(b, time.RFC3339Nano), true
+	case time.Duration:
+		return append(b, v.String()...), true
+	case []byte:
+		return appendText(b, string(v)), true
+	}
+	return b, false
+}
+
+// appendInteger appends a value of one of Go's integer types in decimal,
+// reporting false for any other type. Keys and stored integers share it.
+func appendInteger(b []byte, p any) ([]byte, bool) {
+	switch v := p.(type) {
 	case int:
 		return strconv.AppendInt(b, int64(v), 10), true
 	case int64:
@@ -160,20 +185,6 @@ func appendScalar(b []byte, p any, first bool) ([]byte, bool) {
 		return strconv.AppendUint(b, uint64(v), 10), true
 	case uint8:
 		return strconv.AppendUint(b, uint64(v), 10), true
-	case float64:
-		return appendFloat(b, v, 64), true
-	case float32:
-		return appendFloat(b, float64(v), 32), true
-	case bool:
-		return strconv.AppendBool(b, v), true
-	case nil:
-		return append(b, nilMarker...), true
-	case time.Time:
-		return v.UTC().AppendFormat(b, time.RFC3339Nano), true
-	case time.Duration:
-		return append(b, v.String()...), true
-	case []byte:
-		return appendText(b, string(v)), true
 	}
 	return b, false
 }
