@@ -200,7 +200,9 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 // Add stores value under key only if no live entry exists, and reports
 // whether it stored it. Of many concurrent Adds of one key — in one
 // process or many — exactly one stores. While the cache is disabled Add
-// stores nothing and returns false.
+// stores nothing and returns false. Unlike Set, Add returns a backend
+// failure (counted and logged as well), because its answer is the point:
+// a caller using Add as a lock must not take a failure for a win.
 func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOption) (bool, error) {
 	key = c.Key(key)
 	if !c.enabled.Load() {
