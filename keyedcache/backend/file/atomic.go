@@ -39,7 +39,9 @@ func (s *Store) locked(ctx context.Context, key string, fn func(l loc, e entry, 
 // expired key returns backend.ErrNotFound; any other value returns
 // backend.ErrNotNumeric; a result beyond the int64 range returns an
 // error matching backend.ErrOverflow and leaves the value as it was. It
-// is atomic across processes.
+// is atomic across processes. Like every write, it culls if the entry
+// grows past MaxBytes; a result whose entry alone exceeds MaxBytes
+// removes the entry, as Set does, and is returned all the same.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	var n int64
 	err := s.locked(ctx, key, func(l loc, e entry, st state) error {
@@ -54,7 +56,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 			return fmt.Errorf("%w: %d%+d", backend.ErrOverflow, v, delta)
 		}
 		n = v + delta
-		return s.rewrite(l, key, strconv.AppendInt(nil, n, 10), e.expiry)
+		return s.rewrite(ctx, l, key, strconv.AppendInt(nil, n, 10), e.expiry)
 	})
 	return n, err
 }
@@ -67,20 +69,23 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error 
 		if st != alive {
 			return backend.ErrNotFound
 		}
-		return s.rewrite(l, key, e.value, expiryAt(s.now(), ttl))
+		return s.rewrite(ctx, l, key, e.value, expiryAt(s.now(), ttl))
 	})
 }
 
 // CompareAndSwap stores value under key for ttl only if a live entry
 // holds exactly old, and reports whether it did. It is atomic across
-// processes.
+// processes. A value whose entry alone exceeds MaxBytes is treated as
+// Set treats it: where the swap would happen, the entry is removed and
+// CompareAndSwap reports true (stored and evicted at once), so that a
+// caller retrying on false does not retry forever.
 func (s *Store) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
 	swapped := false
 	err := s.locked(ctx, key, func(l loc, e entry, st state) error {
 		if st != alive || !bytes.Equal(e.value, old) {
 			return nil
 		}
-		if err := s.rewrite(l, key, value, expiryAt(s.now(), ttl)); err != nil {
+		if err := s.rewrite(ctx, l, key, value, expiryAt(s.now(), ttl)); err != nil {
 			return err
 		}
 		swapped = true

@@ -19,16 +19,36 @@
 // atomic across goroutines and across processes that share the
 // directory. Set and Delete hold the lock too, but only for their rename
 // or unlink, so that they are never lost inside another writer's
-// read-modify-write. Reads take no lock. When the directory holds
-// max_entries entries, a write culls it: expired and unreadable entries
-// go first, then those closest to expiry, then the oldest written.
+// read-modify-write. Reads take no lock.
+//
+// Two bounds are kept by culling: max_entries (always) and max_bytes
+// (when set), the sum of the entry files' sizes on disk, each counted as
+// header + key + value (fan-out directories, lock files, temporary
+// files and file system block rounding are not counted). When a write
+// would take the directory past either, it culls first: expired and
+// unreadable entries go first, then those closest to expiry, then the
+// oldest written, until 1/cull_frequency of the entries (or, for
+// max_bytes, of the bytes) are gone and the new entry fits. A Store
+// knows the count and the bytes exactly after each scan (when it opens
+// and at each cull) and then keeps them by its own writes and deletes,
+// so a lone Store holds both bounds exactly as long as its writes do not
+// overlap (writes in flight together may each find room for itself
+// alone). With several Stores or processes writing, each sees the
+// others' entries only at its next scan, so until then the directory
+// may hold more: by what the other writers added since that Store's
+// last scan, typically about one cull's worth each, and at most one
+// bound's worth each (a Store never adds past its own estimate of the
+// bound without scanning). A value whose entry
+// alone is larger than max_bytes is never stored: Set, CompareAndSwap
+// and Incr remove the key's entry instead and succeed, as if it had been
+// stored and evicted at once; Add stores nothing and returns false.
 //
 // Register the backend by importing the package for its side effect and
 // open it by URL:
 //
 //	import _ "keyedcache.dev/keyedcache/backend/file"
 //
-//	file:///var/tmp/app-cache?max_entries=1000&cull_frequency=3
+//	file:///var/tmp/app-cache?max_entries=1000&max_bytes=64MiB&cull_frequency=3
 //
 // or call [New] directly. Cross-process atomicity relies on flock(2) and
 // so on Linux, the BSDs and macOS; elsewhere the package builds but locks

@@ -9,7 +9,8 @@ import (
 // params are the URL query parameters of the file scheme.
 var params = []backend.Param{
 	{Name: "max_entries", Doc: "entries the directory holds before a write culls it (default 10000)"},
-	{Name: "cull_frequency", Doc: "a full directory loses 1/cull_frequency of its entries, expired first, then those closest to expiry; 0 clears it, as in Django (default 3)"},
+	{Name: "max_bytes", Doc: "bytes the entry files (header + key + value each) may take before a write culls the directory, such as 64MiB; a larger single value is not stored (default 0: no byte bound)"},
+	{Name: "cull_frequency", Doc: "a full directory loses 1/cull_frequency of its entries (or of its bytes, when max_bytes is what is exceeded), expired first, then those closest to expiry; 0 clears it, as in Django (default 3)"},
 	{Name: "fsync", Doc: "fsync every new entry and its directory, to survive a machine crash (default false)"},
 }
 
@@ -18,13 +19,17 @@ func init() {
 }
 
 // open opens a Store for a URL such as
-// file:///var/tmp/app-cache?max_entries=1000&cull_frequency=3.
+// file:///var/tmp/app-cache?max_entries=1000&max_bytes=64MiB&cull_frequency=3.
 func open(cfg backend.Config) (backend.Backend, error) {
 	dir, err := dirOf(cfg)
 	if err != nil {
 		return nil, err
 	}
 	maxEntries, err := cfg.Int("max_entries", DefaultMaxEntries, 1)
+	if err != nil {
+		return nil, err
+	}
+	maxBytes, err := cfg.Size("max_bytes", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +41,12 @@ func open(cfg backend.Config) (backend.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := Options{MaxEntries: int(min(maxEntries, int64(maxInt))), CullFrequency: int(min(cull, int64(maxInt))), Sync: sync}
+	opts := Options{
+		MaxEntries:    int(min(maxEntries, int64(maxInt))),
+		MaxBytes:      maxBytes,
+		CullFrequency: int(min(cull, int64(maxInt))),
+		Sync:          sync,
+	}
 	if cull == 0 {
 		opts.CullFrequency = ClearWhenFull
 	}

@@ -34,7 +34,7 @@ func TestDriverParams(t *testing.T) {
 			t.Errorf("parameter %s has no Doc", p.Name)
 		}
 	}
-	if diff := cmp.Diff([]string{"max_entries", "cull_frequency", "fsync"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"max_entries", "max_bytes", "cull_frequency", "fsync"}, names); diff != "" {
 		t.Errorf("Params (-want +got):\n%s", diff)
 	}
 }
@@ -44,6 +44,7 @@ func TestOpenURL(t *testing.T) {
 	type config struct {
 		Dir           string
 		MaxEntries    int64
+		MaxBytes      int64
 		CullFrequency int
 		Sync          bool
 	}
@@ -51,9 +52,13 @@ func TestOpenURL(t *testing.T) {
 		url  string
 		want config
 	}{
-		{"file://" + dir, config{dir, DefaultMaxEntries, DefaultCullFrequency, false}},
-		{"file://" + dir + "/sub/?max_entries=7&cull_frequency=0&fsync=true", config{dir + "/sub", 7, ClearWhenFull, true}},
-		{"file://localhost" + dir + "?cull_frequency=5", config{dir, DefaultMaxEntries, 5, false}},
+		{"file://" + dir, config{dir, DefaultMaxEntries, 0, DefaultCullFrequency, false}},
+		{"file://" + dir + "/sub/?max_entries=7&cull_frequency=0&fsync=true", config{dir + "/sub", 7, 0, ClearWhenFull, true}},
+		{"file://localhost" + dir + "?cull_frequency=5", config{dir, DefaultMaxEntries, 0, 5, false}},
+		{"file://" + dir + "?max_bytes=64KiB", config{dir, DefaultMaxEntries, 64 << 10, DefaultCullFrequency, false}},
+		{"file://" + dir + "?max_bytes=1048576&max_entries=3", config{dir, 3, 1 << 20, DefaultCullFrequency, false}},
+		{"file://" + dir + "?max_bytes=64MB", config{dir, DefaultMaxEntries, 64e6, DefaultCullFrequency, false}},
+		{"file://" + dir + "?max_bytes=0", config{dir, DefaultMaxEntries, 0, DefaultCullFrequency, false}},
 	}
 	for _, c := range cases {
 		b, err := openURL(c.url)
@@ -62,7 +67,7 @@ func TestOpenURL(t *testing.T) {
 			continue
 		}
 		s := b.(*Store)
-		got := config{s.Dir(), s.maxEntries, s.cullFrequency, s.sync}
+		got := config{s.Dir(), s.maxEntries, s.maxBytes, s.cullFrequency, s.sync}
 		if diff := cmp.Diff(c.want, got); diff != "" {
 			t.Errorf("open %s (-want +got):\n%s", c.url, diff)
 		}
@@ -83,6 +88,9 @@ func TestOpenURLErrors(t *testing.T) {
 		{"file://" + dir + "?max_entries=lots", "max_entries", "whole number"},
 		{"file://" + dir + "?cull_frequency=-1", "cull_frequency", "≥ 0"},
 		{"file://" + dir + "?fsync=maybe", "fsync", "true or false"},
+		{"file://" + dir + "?max_bytes=lots", "max_bytes", "byte count"},
+		{"file://" + dir + "?max_bytes=-1", "max_bytes", "byte count"},
+		{"file://" + dir + "?max_bytes=64XB", "max_bytes", "byte count"},
 	}
 	for _, c := range cases {
 		_, err := openURL(c.url)

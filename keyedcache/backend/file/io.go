@@ -47,10 +47,34 @@ func (s *Store) discard(ctx context.Context, l loc, key string) {
 	}
 	defer st.unlock()
 	if _, state, err := s.load(l.path, key); err == nil && state == dead {
-		if os.Remove(l.path) == nil {
-			s.count.Add(-1)
-		}
+		_ = s.unlink(l.path)
 	}
+}
+
+// entrySize is the size of the entry file for key and value.
+func entrySize(key string, value []byte) int64 {
+	return headerSize + int64(len(key)) + int64(len(value))
+}
+
+// tooBig reports whether an entry of size bytes exceeds the byte bound
+// on its own, so that no cull could make room for it.
+func (s *Store) tooBig(size int64) bool {
+	return s.maxBytes > 0 && size > s.maxBytes
+}
+
+// unlink removes the entry file at path, which the caller has locked,
+// and takes it off the count and the bytes.
+func (s *Store) unlink(path string) error {
+	var size int64
+	if fi, err := os.Lstat(path); err == nil {
+		size = fi.Size()
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	s.count.Add(-1)
+	s.bytes.Add(-size)
+	return nil
 }
 
 // writeTemp writes an entry to a new temporary file in key's fan-out
@@ -92,13 +116,23 @@ func (s *Store) writeTemp(l loc, key string, value []byte, expiry int64) (string
 	return f.Name(), nil
 }
 
-// commit renames a temporary file written by writeTemp over key's entry
-// file. The caller holds the key's lock. On failure it removes tmp.
-func (s *Store) commit(tmp string, l loc) error {
+// commit renames a temporary file of size bytes, written by writeTemp,
+// over key's entry file, and counts what it adds: an entry if there was
+// none, and the difference in bytes from the file it replaces. The
+// caller holds the key's lock. On failure it removes tmp.
+func (s *Store) commit(tmp string, l loc, size int64) error {
+	old, existed := int64(0), false
+	if fi, err := os.Lstat(l.path); err == nil {
+		old, existed = fi.Size(), true
+	}
 	if err := os.Rename(tmp, l.path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("file: write: %w", err)
 	}
+	if !existed {
+		s.count.Add(1)
+	}
+	s.bytes.Add(size - old)
 	if s.sync {
 		if d, err := os.Open(l.sub); err == nil {
 			err = d.Sync()
@@ -111,13 +145,32 @@ func (s *Store) commit(tmp string, l loc) error {
 	return nil
 }
 
-// rewrite replaces key's entry, under the key's lock held by the caller.
-func (s *Store) rewrite(l loc, key string, value []byte, expiry int64) error {
+// rewrite replaces key's entry, under the key's lock held by the caller,
+// culling first if the entry grows past the byte bound. An entry too big
+// for the bound on its own is removed instead, as Set does.
+func (s *Store) rewrite(ctx context.Context, l loc, key string, value []byte, expiry int64) error {
+	size := entrySize(key, value)
+	if s.tooBig(size) {
+		if err := s.unlink(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("file: write: %w", err)
+		}
+		return nil
+	}
+	if s.maxBytes > 0 {
+		// A cull here runs under the key's lock, which it does not take
+		// or need: it holds up only the writers of this stripe, and only
+		// when the entry grows past the bound.
+		p := pending{path: l.path, size: size, isNew: true}
+		if fi, err := os.Lstat(l.path); err == nil {
+			p.old, p.isNew = fi.Size(), false
+		}
+		s.makeRoom(ctx, p)
+	}
 	tmp, err := s.writeTemp(l, key, value, expiry)
 	if err != nil {
 		return err
 	}
-	return s.commit(tmp, l)
+	return s.commit(tmp, l, size)
 }
 
 // kind classifies the files walk reports.

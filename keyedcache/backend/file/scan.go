@@ -78,9 +78,12 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 
 // BackendStats reports, by name: entries (live entry files), expired
 // (expired or unreadable entry files not yet removed), bytes (the size of
-// all entry files), temp_files, max_entries, cull_frequency (0 for
-// ClearWhenFull, as in the URL) and dir. It reads the header of every
-// entry file, so it costs O(entries).
+// all entry files, as the scan found it), estimated_bytes (this Store's
+// running estimate of the same, which steers its culls against
+// max_bytes), temp_files, max_entries, max_bytes (0 for no byte bound),
+// cull_frequency (0 for ClearWhenFull, as in the URL) and dir. It reads
+// the header of every entry file, so it costs O(entries); it does not
+// reset the estimate, which only New and a cull do.
 func (s *Store) BackendStats(ctx context.Context) (map[string]string, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
@@ -112,13 +115,15 @@ func (s *Store) BackendStats(ctx context.Context) (map[string]string, error) {
 		cf = 0
 	}
 	return map[string]string{
-		"entries":        strconv.FormatInt(entries, 10),
-		"expired":        strconv.FormatInt(expired, 10),
-		"bytes":          strconv.FormatInt(size, 10),
-		"temp_files":     strconv.FormatInt(temps, 10),
-		"max_entries":    strconv.FormatInt(s.maxEntries, 10),
-		"cull_frequency": strconv.Itoa(cf),
-		"dir":            s.dir,
+		"entries":         strconv.FormatInt(entries, 10),
+		"expired":         strconv.FormatInt(expired, 10),
+		"bytes":           strconv.FormatInt(size, 10),
+		"estimated_bytes": strconv.FormatInt(s.bytes.Load(), 10),
+		"temp_files":      strconv.FormatInt(temps, 10),
+		"max_entries":     strconv.FormatInt(s.maxEntries, 10),
+		"max_bytes":       strconv.FormatInt(s.maxBytes, 10),
+		"cull_frequency":  strconv.Itoa(cf),
+		"dir":             s.dir,
 	}, nil
 }
 

@@ -37,8 +37,19 @@ type Options struct {
 	// DefaultMaxEntries. With several processes writing, each counts on
 	// its own between scans, so the directory may briefly hold more.
 	MaxEntries int
+	// MaxBytes bounds the bytes the entry files take on disk, each
+	// counted as its size: a 28-byte header, the key and the value
+	// (directories, lock files and file system blocks are not counted).
+	// A write that would exceed it culls first. Zero means no byte
+	// bound. As with MaxEntries, each Store counts its own writes
+	// between scans, so with several processes writing the directory
+	// may briefly hold more; a lone Store whose writes do not overlap
+	// keeps it exactly. A value whose entry alone exceeds MaxBytes is
+	// not stored: see Store.Set and Store.Add.
+	MaxBytes int64
 	// CullFrequency sets how much a cull removes: 1/CullFrequency of the
-	// entries (at least enough to make room for one). Zero means
+	// entries, or of the bytes when MaxBytes is what is exceeded (at
+	// least enough to make room for the new entry). Zero means
 	// DefaultCullFrequency; ClearWhenFull removes every entry.
 	CullFrequency int
 	// Sync makes every write fsync the new file before renaming it into
@@ -56,6 +67,7 @@ type Options struct {
 type Store struct {
 	dir           string
 	maxEntries    int64
+	maxBytes      int64 // 0: no byte bound
 	cullFrequency int
 	sync          bool
 	now           func() time.Time // time.Now; replaced in tests
@@ -63,9 +75,13 @@ type Store struct {
 	stripes [numStripes]stripe
 	closed  atomic.Bool
 
-	// count estimates the entry files in the directory: exact after each
-	// scan, then kept by this Store's own writes and deletes.
+	// count and bytes estimate the entry files in the directory and the
+	// sum of their sizes: exact after each scan (New and every cull),
+	// then kept by this Store's own writes and deletes, each of which
+	// looks at the size of the file it replaces or removes, under the
+	// key's lock. Other Stores' writes are seen at the next scan.
 	count  atomic.Int64
+	bytes  atomic.Int64
 	cullMu sync.Mutex // one cull at a time per Store
 }
 
@@ -93,6 +109,9 @@ func New(dir string, opts Options) (*Store, error) {
 	if opts.MaxEntries < 0 {
 		return nil, fmt.Errorf("file: MaxEntries %d is negative", opts.MaxEntries)
 	}
+	if opts.MaxBytes < 0 {
+		return nil, fmt.Errorf("file: MaxBytes %d is negative", opts.MaxBytes)
+	}
 	if opts.CullFrequency < ClearWhenFull {
 		return nil, fmt.Errorf("file: CullFrequency %d is neither ≥ 0 nor ClearWhenFull", opts.CullFrequency)
 	}
@@ -106,6 +125,7 @@ func New(dir string, opts Options) (*Store, error) {
 	s := &Store{
 		dir:           abs,
 		maxEntries:    int64(opts.MaxEntries),
+		maxBytes:      opts.MaxBytes,
 		cullFrequency: opts.CullFrequency,
 		sync:          opts.Sync,
 		now:           time.Now,
@@ -119,17 +139,21 @@ func New(dir string, opts Options) (*Store, error) {
 	for i := range s.stripes {
 		s.stripes[i].sem = make(chan struct{}, 1)
 	}
-	n := 0
+	var n, size int64
 	err = s.walk(context.Background(), func(path string, k kind) error {
 		if k == kindEntry {
-			n++
+			if fi, err := os.Lstat(path); err == nil {
+				n++
+				size += fi.Size()
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("file: count entries: %w", err)
 	}
-	s.count.Store(int64(n))
+	s.count.Store(n)
+	s.bytes.Store(size)
 	return s, nil
 }
 
@@ -184,55 +208,72 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 
 // Set stores value under key for ttl, replacing any entry, culling first
 // if the directory is full.
+//
+// With a byte bound, a value whose entry alone (header, key and value)
+// is larger than MaxBytes is not stored: Set removes the key's entry
+// instead and returns nil, as if the value had been stored and evicted
+// at once, so that a later Get misses rather than return the value it
+// replaced.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
 	l := s.locate(key)
+	size := entrySize(key, value)
+	if s.tooBig(size) {
+		_, err := s.Delete(ctx, key)
+		return err
+	}
 	tmp, err := s.writeTemp(l, key, value, expiryAt(s.now(), ttl))
 	if err != nil {
 		return err
 	}
-	// Whether the key is new only steers the entry count, so a check
-	// outside the lock is good enough.
-	_, err = os.Lstat(l.path)
-	isNew := errors.Is(err, fs.ErrNotExist)
-	if isNew {
-		s.makeRoom(ctx)
+	// What the write replaces only steers the cull, so a look outside
+	// the lock is good enough; commit looks again under it to count.
+	p := pending{path: l.path, size: size, isNew: true}
+	if fi, err := os.Lstat(l.path); err == nil {
+		p.old, p.isNew = fi.Size(), false
 	}
+	s.makeRoom(ctx, p)
 	st, err := s.lock(ctx, l.stripe)
 	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	err = s.commit(tmp, l)
+	err = s.commit(tmp, l, size)
 	st.unlock()
-	if err != nil {
-		return err
-	}
-	if isNew {
-		s.count.Add(1)
-	}
-	return nil
+	return err
 }
 
 // Add stores value under key for ttl only if no live entry exists, and
 // reports whether it did. It is atomic across goroutines and processes:
 // of many concurrent Adds of one key, exactly one stores its value.
+//
+// With a byte bound, Add of a value whose entry alone is larger than
+// MaxBytes stores nothing and returns false, whatever the key holds:
+// reporting true for an entry that was never stored would let a second
+// Add of the key succeed too, which would break a lease.
 func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if err := s.check(ctx); err != nil {
 		return false, err
 	}
 	l := s.locate(key)
+	size := entrySize(key, value)
+	if s.tooBig(size) {
+		return false, nil
+	}
 	// A live entry seen without the lock is a valid answer: an Add at
 	// this instant fails. Only an apparent absence needs the lock.
 	if _, st, err := s.load(l.path, key); err != nil {
 		return false, fmt.Errorf("file: add: %w", err)
 	} else if st == alive {
 		return false, nil
-	} else if st == missing {
-		s.makeRoom(ctx)
 	}
+	p := pending{path: l.path, size: size, isNew: true}
+	if fi, err := os.Lstat(l.path); err == nil {
+		p.old, p.isNew = fi.Size(), false // a dead entry
+	}
+	s.makeRoom(ctx, p)
 	tmp, err := s.writeTemp(l, key, value, expiryAt(s.now(), ttl))
 	if err != nil {
 		return false, err
@@ -251,11 +292,8 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		}
 		return false, nil
 	}
-	if err := s.commit(tmp, l); err != nil {
+	if err := s.commit(tmp, l, size); err != nil {
 		return false, err
-	}
-	if state == missing {
-		s.count.Add(1)
 	}
 	return true, nil
 }
@@ -282,13 +320,12 @@ func (s *Store) remove(path, key string) (bool, error) {
 		return false, nil
 	}
 	wasLive := err == nil && m.key == key && live(m.expiry, s.now().UnixNano())
-	if err := os.Remove(path); err != nil {
+	if err := s.unlink(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
 		}
 		return false, fmt.Errorf("file: delete: %w", err)
 	}
-	s.count.Add(-1)
 	return wasLive, nil
 }
 
@@ -316,6 +353,7 @@ func (s *Store) Clear(ctx context.Context) error {
 		return nil
 	})
 	s.count.Store(0)
+	s.bytes.Store(0)
 	if err != nil {
 		return fmt.Errorf("file: clear: %w", err)
 	}

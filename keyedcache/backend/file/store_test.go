@@ -420,7 +420,7 @@ func TestScanKeysAndDeletePrefix(t *testing.T) {
 }
 
 func TestStatsAndPing(t *testing.T) {
-	s := newStore(t, Options{MaxEntries: 50, CullFrequency: ClearWhenFull})
+	s := newStore(t, Options{MaxEntries: 50, MaxBytes: 1000, CullFrequency: ClearWhenFull})
 	clk := fakeClock(s)
 	ctx := context.Background()
 	mustSet(t, s, "a", "12345", 0)
@@ -431,13 +431,15 @@ func TestStatsAndPing(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"entries":        "1",
-		"expired":        "1",
-		"bytes":          fmt.Sprint(headerSize + 1 + 5 + headerSize + 1),
-		"temp_files":     "0",
-		"max_entries":    "50",
-		"cull_frequency": "0",
-		"dir":            s.Dir(),
+		"entries":         "1",
+		"expired":         "1",
+		"bytes":           fmt.Sprint(headerSize + 1 + 5 + headerSize + 1),
+		"estimated_bytes": fmt.Sprint(headerSize + 1 + 5 + headerSize + 1),
+		"temp_files":      "0",
+		"max_entries":     "50",
+		"max_bytes":       "1000",
+		"cull_frequency":  "0",
+		"dir":             s.Dir(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("BackendStats (-want +got):\n%s", diff)
