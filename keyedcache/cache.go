@@ -44,7 +44,7 @@ type Cache struct {
 	gens    bool                // delete-with-children through namespace generations
 
 	enabled atomic.Bool
-	stats   counters
+	stats   *counters
 	log     *slog.Logger
 	lastLog atomic.Int64
 	quiet   atomic.Uint64 // errors not logged since the last log line
@@ -190,7 +190,7 @@ func New(b backend.Backend, opts ...Option) (*Cache, error) {
 }
 
 func newCache(b backend.Backend, s settings) (*Cache, error) {
-	c := &Cache{alias: s.alias, b: b, timeout: s.timeout, codec: s.codec, log: s.logger}
+	c := &Cache{alias: s.alias, b: b, timeout: s.timeout, codec: s.codec, log: s.logger, stats: new(counters)}
 	if c.alias == "" {
 		c.alias = "default"
 	}

@@ -356,6 +356,10 @@ func isBuiltKey(prefix, s string) bool {
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainKeyByte[c] {
+			i++
+			continue
+		}
 		switch {
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
@@ -377,6 +381,15 @@ func isBuiltKey(prefix, s string) bool {
 	}
 	return true
 }
+
+// plainKeyByte marks the bytes that stand for themselves in key text:
+// printable ASCII but '%'.
+var plainKeyByte = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = c != '%'
+	}
+	return t
+}()
 
 // fitKey returns b as a key no backend rejects: unchanged when it is
 // short enough, otherwise a readable head followed by a hash of the

@@ -19,7 +19,12 @@ func Configure(aliases map[string]string, opts ...Option) error {
 func Lookup(alias string) (*Cache, error) { return DefaultRegistry().Lookup(alias) }
 
 // Default returns the default registry's current alias.
-func Default() *Cache { return DefaultRegistry().Default() }
+func Default() *Cache {
+	if c := defaultReg.cur.Load(); c != nil { // configured and opened: no locks
+		return c
+	}
+	return DefaultRegistry().Default()
+}
 
 // CacheKey builds a key on the default alias; see (*Cache).Key.
 func CacheKey(parts ...any) string { return Default().Key(parts...) }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"keyedcache.dev/keyedcache/backend"
 )
@@ -38,6 +39,8 @@ type Registry struct {
 	caches  map[string]*Cache
 	current string // the alias package-level functions use
 	off     bool   // CacheEnable(false) was called
+
+	cur atomic.Pointer[Cache] // the cache of current, once opened: Default's fast path
 }
 
 // NewRegistry returns an empty registry whose current alias is "default".
@@ -65,6 +68,9 @@ func (r *Registry) put(alias string, c *Cache) {
 	r.caches[alias] = c
 	if r.off {
 		c.Enable(false)
+	}
+	if alias == r.current {
+		r.cur.Store(c)
 	}
 	r.mu.Unlock()
 	if old != nil {
@@ -130,11 +136,13 @@ func ParseAliases(spec string) (map[string]string, error) {
 
 // Use makes alias the one the registry's Default returns.
 func (r *Registry) Use(alias string) error {
-	if _, err := r.Lookup(alias); err != nil {
+	c, err := r.Lookup(alias)
+	if err != nil {
 		return err
 	}
 	r.mu.Lock()
 	r.current = alias
+	r.cur.Store(c)
 	r.mu.Unlock()
 	return nil
 }
@@ -172,6 +180,9 @@ func (r *Registry) Lookup(alias string) (*Cache, error) {
 // default one if needed. It panics only if that cannot be opened, which
 // for the embedded memory default means the program was built without it.
 func (r *Registry) Default() *Cache {
+	if c := r.cur.Load(); c != nil {
+		return c
+	}
 	r.mu.RLock()
 	name := r.current
 	r.mu.RUnlock()
@@ -179,6 +190,11 @@ func (r *Registry) Default() *Cache {
 	if err != nil {
 		panic(err)
 	}
+	r.mu.Lock()
+	if name == r.current && r.caches[name] == c { // not replaced meanwhile
+		r.cur.Store(c)
+	}
+	r.mu.Unlock()
 	return c
 }
 
@@ -227,6 +243,7 @@ func (r *Registry) Close() error {
 		errs = append(errs, c.Close())
 	}
 	clear(r.caches)
+	r.cur.Store(nil)
 	return errors.Join(errs...)
 }
 

@@ -1,8 +1,8 @@
 package keyedcache
 
 import (
-	"math/rand/v2"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Stats is a snapshot of one cache's counters since it was opened.
@@ -41,8 +41,12 @@ func (c *Cache) Stats() Stats {
 }
 
 // counters are striped over cache lines so that cores counting at once
-// do not contend on one line; a random stripe per call is as good as a
-// per-core one and needs no runtime hooks.
+// do not contend on one line. A goroutine keeps to one stripe, chosen by
+// the address of its stack: goroutines running side by side have
+// different stacks, and a stripe that stays with one core is never
+// passed between cores. (Only the address is used, never the memory.)
+// The array is allocated on its own, so no other field of Cache shares
+// its lines.
 type counters struct {
 	shards [16]counterShard
 }
@@ -53,5 +57,8 @@ type counterShard struct {
 }
 
 func (c *counters) shard() *counterShard {
-	return &c.shards[rand.Uint32()&uint32(len(c.shards)-1)]
+	var here byte
+	sp := uintptr(unsafe.Pointer(&here))
+	sp ^= sp >> 17 // stacks are at least 2 KiB apart; mix the higher bits down
+	return &c.shards[(sp>>11)&uintptr(len(c.shards)-1)]
 }
