@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding"
 	"encoding/hex"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -87,6 +88,10 @@ func buildKey(prefix string, parts []any) string {
 			b, first = nb, false
 			continue
 		}
+		if kv, ok := p.(KV); ok {
+			b, first = appendKV(b, kv, first)
+			continue
+		}
 		if text := partText(p, 0); text != nil {
 			if !first {
 				b = append(b, Sep...)
@@ -161,6 +166,31 @@ func appendScalar(b []byte, p any, first bool) ([]byte, bool) {
 	return b, false
 }
 
+// appendKV appends KV pairs sorted by name, each as name::value. It is
+// kept out of partText's recursion so that b can stay on the stack.
+func appendKV(b []byte, kv KV, first bool) ([]byte, bool) {
+	var arr [8]string
+	names := arr[:0]
+	for k := range kv {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if !first {
+			b = append(b, Sep...)
+		}
+		b, first = appendText(b, k), false
+		if nb, ok := appendScalar(b, kv[k], false); ok {
+			b = nb
+			continue
+		}
+		if text := partText(kv[k], 1); text != nil {
+			b = append(append(b, Sep...), text...)
+		}
+	}
+	return b, first
+}
+
 // appendInteger appends a value of one of Go's integer types in decimal,
 // reporting false for any other type. Keys and stored integers share it.
 func appendInteger(b []byte, p any) ([]byte, bool) {
@@ -201,20 +231,14 @@ func partText(p any, depth int) []byte {
 		return []byte(hashMarker + "00000000000000000000000000000000")
 	}
 	switch v := p.(type) {
-	case KV:
-		names := make([]string, 0, len(v))
-		for k := range v {
-			names = append(names, k)
-		}
-		slices.Sort(names)
+	case KV: // nested in another KV
+		names := slices.Sorted(maps.Keys(v))
 		var b []byte
 		for i, k := range names {
 			if i > 0 {
 				b = append(b, Sep...)
 			}
-			b = appendText(b, k)
-			b = append(b, Sep...)
-			b = append(b, partText(v[k], depth+1)...)
+			b = append(append(appendText(b, k), Sep...), partText(v[k], depth+1)...)
 		}
 		return b
 	case Keyer:

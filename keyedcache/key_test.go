@@ -49,6 +49,7 @@ var keyVectors = []struct {
 	{"int and kv", "", []any{"test", 3, keyedcache.KV{"more": "yes"}}, "test::3::more::yes"},
 	{"kv sorted by name", "", []any{"p", keyedcache.KV{"z": 1, "a": 2, "m": 3}}, "p::a::2::m::3::z::1"},
 	{"empty kv adds nothing", "", []any{"p", keyedcache.KV{}}, "p"},
+	{"nested kv", "", []any{"p", keyedcache.KV{"b": keyedcache.KV{"y": 2, "x": nil}, "a": point{1, 2}}}, "p::a::%h" + hashOf(point{1, 2}) + "::b::x::%nil::y::2"},
 	{"prefix", "site1", []any{"test", 2}, "site1::test::2"},
 	{"built key not prefixed twice", "site1", []any{"site1::test::2"}, "site1::test::2"},
 	{"built key as first part", "site1", []any{"site1::test", 2}, "site1::test::2"},
