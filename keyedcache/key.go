@@ -58,11 +58,27 @@ func (c *Cache) Key(parts ...any) string {
 }
 
 func buildKey(prefix string, parts []any) string {
-	if len(parts) == 1 {
-		if s, ok := parts[0].(string); ok && isBuiltKey(prefix, s) {
-			return s // a built key passed back: unchanged, no allocation
+	return buildKeyHead(prefix, "", false, parts)
+}
+
+// buildKeyHead builds a key from an optional string head and parts. The
+// head lets typed callers pass a first string part without boxing it
+// into an interface, which would cost an allocation on every read.
+func buildKeyHead(prefix, head string, hasHead bool, parts []any) string {
+	if hasHead && len(parts) == 0 && isBuiltKey(prefix, head) {
+		return head // a built key passed back: unchanged, no allocation
+	}
+	if !hasHead && len(parts) == 1 {
+		if s, ok := parts[0].(string); ok {
+			return buildKeyHead(prefix, s, true, nil)
 		}
 		parts = flattenLone(parts)
+	}
+	if !hasHead && len(parts) > 0 {
+		head, hasHead = parts[0].(string)
+		if hasHead {
+			parts = parts[1:]
+		}
 	}
 	// The key is built in a stack buffer; b is never handed to a function
 	// that could keep it, so building from scalar parts allocates only the
@@ -71,17 +87,18 @@ func buildKey(prefix string, parts []any) string {
 	b := arr[:0]
 	first := true
 	if prefix != "" {
-		if len(parts) > 0 {
-			if s, ok := parts[0].(string); ok && len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-				prefix = "" // the first part is already a key of this cache
-			}
+		if hasHead && len(head) >= len(prefix) && head[:len(prefix)] == prefix {
+			prefix = "" // the first part is already a key of this cache
 		}
-		if len(parts) == 0 {
+		if !hasHead && len(parts) == 0 {
 			b = append(b, prefix[:len(prefix)-len(Sep)]...)
 			first = false
 		} else {
 			b = append(b, prefix...)
 		}
+	}
+	if hasHead {
+		b, first = appendText(b, head), false
 	}
 	for _, p := range parts {
 		if nb, ok := appendScalar(b, p, first); ok {

@@ -30,13 +30,13 @@ func Default() *Cache {
 func CacheKey(parts ...any) string { return Default().Key(parts...) }
 
 // CacheGet reads a T from the default alias; see Get.
-func CacheGet[T any](ctx context.Context, parts ...any) (T, error) {
-	return Get[T](ctx, Default(), parts...)
+func CacheGet[T, P any](ctx context.Context, part P, parts ...any) (T, error) {
+	return Get[T](ctx, Default(), part, parts...)
 }
 
 // CacheGetOr reads a T from the default alias, or def on a miss; see GetOr.
-func CacheGetOr[T any](ctx context.Context, def T, parts ...any) T {
-	return GetOr(ctx, Default(), def, parts...)
+func CacheGetOr[T, P any](ctx context.Context, def T, part P, parts ...any) T {
+	return GetOr(ctx, Default(), def, part, parts...)
 }
 
 // CacheSet stores a value on the default alias; see (*Cache).Set.

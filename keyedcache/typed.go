@@ -2,11 +2,13 @@ package keyedcache
 
 import "context"
 
-// Get reads the value stored under the key built from parts as a T. A
-// miss returns the zero T and a *NotCachedError carrying the key; see
-// (*Cache).Get.
-func Get[T any](ctx context.Context, c *Cache, parts ...any) (T, error) {
-	key := c.Key(parts...)
+// Get reads the value stored under the key built from part and parts as
+// a T. A miss returns the zero T and a *NotCachedError carrying the key;
+// see (*Cache).Get. The first part has a type parameter of its own only
+// so that a string need not be boxed into an interface (an allocation on
+// every read); Go infers it: Get[Product](ctx, c, "product", 7).
+func Get[T, P any](ctx context.Context, c *Cache, part P, parts ...any) (T, error) {
+	key := keyOf(c, part, parts)
 	if c.objects != nil && c.enabled.Load() {
 		// By-reference fast path: no codec when the stored type is T.
 		if obj, raw, found := c.objects.GetObject(key); found && raw == nil {
@@ -19,6 +21,16 @@ func Get[T any](ctx context.Context, c *Cache, parts ...any) (T, error) {
 	return getDecoded[T](ctx, c, key)
 }
 
+// keyOf builds the key for a first part of any type and the rest,
+// without boxing a string first part.
+func keyOf[P any](c *Cache, part P, parts []any) string {
+	if s, ok := any(part).(string); ok {
+		return buildKeyHead(c.prefix, s, true, parts)
+	}
+	var arr [8]any
+	return buildKey(c.prefix, append(append(arr[:0], part), parts...))
+}
+
 // getDecoded is Get's path through the codec, apart so that the value it
 // decodes into is allocated only when it is needed.
 func getDecoded[T any](ctx context.Context, c *Cache, key string) (T, error) {
@@ -28,8 +40,8 @@ func getDecoded[T any](ctx context.Context, c *Cache, key string) (T, error) {
 }
 
 // GetOr reads like Get but returns def instead of a miss.
-func GetOr[T any](ctx context.Context, c *Cache, def T, parts ...any) T {
-	v, err := Get[T](ctx, c, parts...)
+func GetOr[T, P any](ctx context.Context, c *Cache, def T, part P, parts ...any) T {
+	v, err := Get[T](ctx, c, part, parts...)
 	if err != nil {
 		return def
 	}

@@ -46,7 +46,7 @@ func (s *suite) caches(t *testing.T, opts ...keyedcache.Option) (one, two, other
 
 func get[T any](t *testing.T, c *keyedcache.Cache, parts ...any) (T, bool) {
 	t.Helper()
-	v, err := keyedcache.Get[T](ctxFor(t), c, parts...)
+	v, err := keyedcache.Get[T](ctxFor(t), c, parts[0], parts[1:]...)
 	if errors.Is(err, keyedcache.ErrNotCached) {
 		return v, false
 	}
@@ -79,7 +79,7 @@ func wantGone(t *testing.T, c *keyedcache.Cache, parts ...any) {
 	if c.IsCached(ctxFor(t), parts...) {
 		t.Fatalf("%s: %v is cached, want it gone", c.Alias(), parts)
 	}
-	if _, err := keyedcache.Get[any](ctxFor(t), c, parts...); !errors.Is(err, keyedcache.ErrNotCached) {
+	if _, err := keyedcache.Get[any](ctxFor(t), c, parts[0], parts[1:]...); !errors.Is(err, keyedcache.ErrNotCached) {
 		t.Fatalf("%s: Get(%v) = %v, want a miss", c.Alias(), parts, err)
 	}
 }
