@@ -68,3 +68,14 @@ func BenchmarkGetHit(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkSet(b *testing.B) {
+	ctx := context.Background()
+	c := open(b, "memory://?by_reference=true")
+	key := c.Key("product", 1)
+	v := product{ID: 1, Name: "p"}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Set(ctx, key, v)
+	}
+}

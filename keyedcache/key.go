@@ -57,6 +57,12 @@ func (c *Cache) Key(parts ...any) string {
 	return buildKey(c.prefix, parts)
 }
 
+// keyFor builds the key for a key string given to a write (a built key,
+// or text to build one from) without boxing it.
+func (c *Cache) keyFor(key string) string {
+	return buildKeyHead(c.prefix, key, true, nil)
+}
+
 func buildKey(prefix string, parts []any) string {
 	return buildKeyHead(prefix, "", false, parts)
 }

@@ -44,7 +44,7 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 		if err != nil {
 			return err
 		}
-		enc[c.Key(k)] = data
+		enc[c.keyFor(k)] = data
 	}
 	if !live {
 		keys := make([]string, 0, len(enc))
@@ -81,7 +81,7 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	built := make([]string, len(keys))
 	for i, k := range keys {
-		built[i] = c.Key(k)
+		built[i] = c.keyFor(k)
 	}
 	c.stats.shard().deletes.Add(uint64(len(built)))
 	if c.multi != nil && !c.gens {

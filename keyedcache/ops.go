@@ -167,7 +167,7 @@ func assignObject(codec Codec, obj any, dst any) error {
 // that fails drops the write: a cache is an optimisation, so the failure
 // is counted in Stats and logged, not returned.
 func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOption) error {
-	key = c.Key(key)
+	key = c.keyFor(key)
 	if !c.enabled.Load() {
 		return nil
 	}
@@ -204,7 +204,7 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 // failure (counted and logged as well), because its answer is the point:
 // a caller using Add as a lock must not take a failure for a win.
 func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOption) (bool, error) {
-	key = c.Key(key)
+	key = c.keyFor(key)
 	if !c.enabled.Load() {
 		return false, nil
 	}
@@ -300,7 +300,7 @@ func (c *Cache) Clear(ctx context.Context) error {
 // Touch gives the entry under key a new TTL (see TTL for what zero and
 // Forever mean) and reports whether it existed.
 func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	key = c.Key(key)
+	key = c.keyFor(key)
 	if !c.enabled.Load() {
 		return false, nil
 	}
@@ -343,7 +343,7 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 // native Incr nor TTLReader cannot keep the TTL: the entry then gets the
 // alias's timeout.)
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
-	key = c.Key(key)
+	key = c.keyFor(key)
 	if !c.enabled.Load() {
 		return 0, &NotCachedError{Key: key}
 	}

@@ -61,7 +61,7 @@ func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T
 	}
 	built := make([]string, len(keys))
 	for i, k := range keys {
-		built[i] = c.Key(k)
+		built[i] = c.keyFor(k)
 	}
 	if c.objects != nil {
 		for i, k := range built {
