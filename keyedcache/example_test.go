@@ -117,3 +117,23 @@ func TestStatsAndExpvar(t *testing.T) {
 		t.Fatalf("expvar keyedcache = %v", v)
 	}
 }
+
+func ExampleRegistry() {
+	r := keyedcache.NewRegistry()
+	defer r.Close()
+	err := r.Configure(map[string]string{
+		"default":  "memory://?max_entries=10000",
+		"sessions": "memory://?timeout=3600&key_prefix=s",
+	})
+	if err != nil {
+		panic(err)
+	}
+	sessions, _ := r.Lookup("sessions")
+	fmt.Println(r.Aliases(), sessions.Key("session", "abc"), sessions.Timeout())
+
+	err = r.Configure(map[string]string{"broken": "memory://?timeout=soon"})
+	fmt.Println(err)
+	// Output:
+	// [default sessions] s::session::abc 1h0m0s
+	// alias broken: keyedcache: memory://?timeout=soon: parameter timeout="soon": want a positive number of seconds or a duration such as 500ms or 1m30s
+}

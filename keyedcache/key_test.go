@@ -2,6 +2,7 @@ package keyedcache_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ var keyVectors = []struct {
 	{"float whole", "", []any{100.0}, "100"},
 	{"float small", "", []any{0.000001}, "1e-06"},
 	{"float32 shortest", "", []any{float32(0.1)}, "0.1"},
-	{"negative zero", "", []any{-0.0 * 1}, "0"},
+	{"negative zero", "", []any{math.Copysign(0, -1)}, "0"},
 	{"bool", "", []any{true, false}, "true::false"},
 	{"time in UTC with nanoseconds", "", []any{when}, "2026-11-21T05:07:08.0000009Z"},
 	{"duration", "", []any{90 * time.Second}, "1m30s"},
