@@ -250,8 +250,8 @@ func partText(p any, depth int) []byte {
 	if b, ok := appendScalar(nil, p, true); ok {
 		return b
 	}
-	if depth > maxDepth {
-		return []byte(hashMarker + "00000000000000000000000000000000")
+	if depth > maxDepth { // an identity that never ends: key the value itself
+		return appendHash(nil, canonicalHash(reflect.ValueOf(p)))
 	}
 	switch v := p.(type) {
 	case KV: // nested in another KV

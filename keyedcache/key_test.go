@@ -210,3 +210,28 @@ func ExampleCacheKey() {
 	// true
 	// a%20b::a.b::%nil::
 }
+
+type loop struct{ Next *loop }
+
+type selfID struct{}
+
+func (s selfID) CacheID() any { return s }
+
+// TestKeyOfCyclicValues: a value that refers to itself, or names itself
+// as its identity, still gets a key (a bounded walk), never a hang.
+func TestKeyOfCyclicValues(t *testing.T) {
+	c := open(t, "memory://")
+	l := &loop{}
+	l.Next = l
+	m := map[string]any{}
+	m["self"] = m
+	for _, p := range []any{l, m, selfID{}} {
+		k := c.Key("cyclic", p)
+		if !strings.HasPrefix(k, "cyclic::%h") {
+			t.Errorf("Key(%T) = %q, want a hash", p, k)
+		}
+		if k2 := c.Key("cyclic", p); k2 != k {
+			t.Errorf("Key(%T) is not stable: %q then %q", p, k, k2)
+		}
+	}
+}
