@@ -26,7 +26,6 @@ const DefaultTimeout = 300 * time.Second
 type Cache struct {
 	alias   string
 	url     string // redacted
-	scheme  string
 	b       backend.Backend
 	prefix  string // "site1::v2::" or ""
 	timeout time.Duration
@@ -139,7 +138,7 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 		b.Close()
 		return nil, err
 	}
-	c.url, c.scheme = rawURL, u.Scheme
+	c.url = rawURL
 	if _, hasPassword := u.User.Password(); hasPassword {
 		c.url = backend.Redact(u)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"keyedcache.dev/keyedcache"
 	"keyedcache.dev/keyedcache/backend"
+	"keyedcache.dev/keyedcache/backend/dummy"
 )
 
 // acceptable reports why no backend would take key, or "" if all would:
@@ -36,7 +37,7 @@ func FuzzKey(f *testing.F) {
 	f.Add("\xff\x00::%nil", int64(0), math.NaN(), "%h00", "v::")
 	f.Add(string(make([]byte, 400)), int64(math.MaxInt64), math.Copysign(0, -1), "é", "p r")
 	f.Fuzz(func(t *testing.T, s string, n int64, fl float64, kv string, prefix string) {
-		c, err := keyedcache.New(nilBackend{}, keyedcache.WithKeyPrefix(prefix))
+		c, err := keyedcache.New(dummy.Backend{}, keyedcache.WithKeyPrefix(prefix))
 		if err != nil {
 			var ce *backend.ConfigError
 			if !errors.As(err, &ce) {

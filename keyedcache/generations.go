@@ -55,7 +55,7 @@ func (c *Cache) physical(ctx context.Context, key string, create bool) (string, 
 	for i, p := range prefixes {
 		tkeys[i] = tokenKey(p)
 	}
-	tokens, err := c.readTokens(ctx, tkeys)
+	tokens, err := c.backendGetMany(ctx, tkeys)
 	if err != nil {
 		return "", err
 	}
@@ -90,23 +90,6 @@ func (c *Cache) physical(ctx context.Context, key string, create bool) (string, 
 }
 
 var errTokenLost = errors.New("keyedcache: a generation token vanished while being read")
-
-func (c *Cache) readTokens(ctx context.Context, tkeys []string) (map[string][]byte, error) {
-	if c.multi != nil {
-		return c.multi.GetMany(ctx, tkeys)
-	}
-	out := make(map[string][]byte, len(tkeys))
-	for _, tk := range tkeys {
-		tok, found, err := c.b.Get(ctx, tk)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			out[tk] = tok
-		}
-	}
-	return out, nil
-}
 
 // newGeneration hides key and everything beneath it by replacing the
 // token of key.

@@ -7,8 +7,8 @@ import (
 // getManyRaw reads the stored forms of keys (already built) in one round
 // trip where the backend allows, returning them by key.
 func (c *Cache) getManyRaw(ctx context.Context, keys []string) (map[string][]byte, error) {
-	if c.multi != nil && !c.gens {
-		return c.multi.GetMany(ctx, keys)
+	if !c.gens {
+		return c.backendGetMany(ctx, keys)
 	}
 	out := make(map[string][]byte, len(keys))
 	for _, k := range keys {
@@ -20,6 +20,25 @@ func (c *Cache) getManyRaw(ctx context.Context, keys []string) (map[string][]byt
 			continue
 		}
 		data, found, err := c.b.Get(ctx, pk)
+		if err != nil {
+			return out, err
+		}
+		if found {
+			out[k] = data
+		}
+	}
+	return out, nil
+}
+
+// backendGetMany reads backend keys as they are, in one round trip where
+// the backend allows, else one by one.
+func (c *Cache) backendGetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	if c.multi != nil {
+		return c.multi.GetMany(ctx, keys)
+	}
+	out := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		data, found, err := c.b.Get(ctx, k)
 		if err != nil {
 			return out, err
 		}
@@ -57,7 +76,7 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 	s := c.stats.shard()
 	s.sets.Add(uint64(len(enc)))
 	var err error
-	if c.multi != nil && !c.gens && c.objects == nil {
+	if c.multi != nil && !c.gens {
 		err = c.multi.SetMany(ctx, enc, ttl)
 	} else {
 		for k, data := range enc {
