@@ -33,3 +33,9 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossProcess runs the cross-process checks with child processes
+// sharing one directory.
+func TestCrossProcess(t *testing.T) {
+	backendtest.CrossProcess(t, func(t *testing.T) string { return "file://" + t.TempDir() })
+}
