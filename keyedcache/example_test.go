@@ -6,6 +6,7 @@ import (
 	"expvar"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,4 +137,16 @@ func ExampleRegistry() {
 	// Output:
 	// [default sessions] s::session::abc 1h0m0s
 	// alias broken: keyedcache: memory://?timeout=soon: parameter timeout="soon": want a positive number of seconds or a duration such as 500ms or 1m30s
+}
+
+func ExampleRegisterStatsSource() {
+	var jobs atomic.Int64
+	keyedcache.RegisterStatsSource("jobs", func() any { return map[string]int64{"done": jobs.Load()} })
+	defer keyedcache.RegisterStatsSource("jobs", nil)
+	jobs.Add(3)
+
+	reg := keyedcache.NewRegistry()
+	defer reg.Close()
+	fmt.Println(reg.Snapshot().Sections["jobs"])
+	// Output: map[done:3]
 }

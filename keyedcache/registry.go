@@ -284,7 +284,7 @@ func DefaultRegistry() *Registry {
 func initDefault() error {
 	defaultOnce.Do(func() {
 		envErr = defaultReg.ConfigureFromEnv()
-		expvar.Publish("keyedcache", expvar.Func(func() any { return defaultReg.Stats() }))
+		expvar.Publish("keyedcache", expvar.Func(func() any { return defaultReg.Snapshot() }))
 	})
 	return envErr
 }
