@@ -176,8 +176,36 @@ func (s *Server) signal(sig syscall.Signal) {
 }
 
 // Pause stops the server process (SIGSTOP): it keeps its connections
-// open but answers nothing, like a hung server.
-func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+// open but answers nothing, like a hung server. It returns once the
+// process is stopped.
+func (s *Server) Pause() {
+	s.signal(syscall.SIGSTOP)
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	for range 500 {
+		if processState(pid) == 'T' {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	s.t.Fatalf("testserver: %s did not stop after SIGSTOP", s.name)
+}
+
+// processState returns the state letter of a process from /proc (T for
+// stopped), or 0 where /proc cannot tell.
+func processState(pid int) byte {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 'T' // no /proc: nothing to wait for
+	}
+	// pid (comm) state ...: comm may hold spaces, so look after its ")".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 'T'
+	}
+	return b[i+2]
+}
 
 // Resume lets a paused server run again (SIGCONT).
 func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
