@@ -41,6 +41,7 @@ type Cache struct {
 	ttlR    backend.TTLReader
 	objects backend.ObjectStore // non-nil only in by-reference mode
 	gens    bool                // delete-with-children through namespace generations
+	near    *nearTier           // the process tier, or nil
 
 	enabled atomic.Bool
 	stats   *counters
@@ -60,6 +61,7 @@ type settings struct {
 	version   int
 	codec     Codec
 	logger    *slog.Logger
+	near      NearCache
 }
 
 // WithAlias names the cache in stats and logs (default "default").
@@ -93,6 +95,15 @@ var commonParams = []backend.Param{
 // CommonParams returns the URL parameters every scheme accepts.
 func CommonParams() []backend.Param { return slices.Clone(commonParams) }
 
+// NearParams returns the URL parameters of the process tier, which every
+// scheme accepts except the ones that keep entries in the process
+// already, or none: memory:// and dummy://.
+func NearParams() []backend.Param { return slices.Clone(nearParams) }
+
+// inProcess reports whether a scheme's entries live in this process (or
+// nowhere), so that a process tier in front of it has no use.
+func inProcess(scheme string) bool { return scheme == "memory" || scheme == "dummy" }
+
 // Open opens a cache from a URL such as "memory://?max_entries=10000".
 // An unknown scheme, an unknown parameter or a bad value is a
 // *backend.ConfigError that names it and lists what is valid.
@@ -109,18 +120,26 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 	q := u.Query()
 	common := backend.Config{URL: u, Params: url.Values{}}
 	own := url.Values{}
+	known := slices.Clone(commonParams)
+	if !inProcess(u.Scheme) {
+		known = append(known, nearParams...)
+	}
 	for name, vals := range q {
 		switch {
-		case paramKnown(commonParams, name):
+		case paramKnown(known, name):
 			common.Params[name] = vals
 		case paramKnown(drv.Params, name):
 			own[name] = vals
 		default:
 			var valid []string
-			for _, p := range append(slices.Clone(commonParams), drv.Params...) {
+			for _, p := range append(known, drv.Params...) {
 				valid = append(valid, p.Name)
 			}
-			return nil, &backend.ConfigError{URL: backend.Redact(u), Param: name, Reason: "unknown parameter for " + u.Scheme + "://", Valid: valid}
+			reason := "unknown parameter for " + u.Scheme + "://"
+			if paramKnown(nearParams, name) {
+				reason = u.Scheme + ":// keeps its entries in this process already (or none): a process tier is for shared backends"
+			}
+			return nil, &backend.ConfigError{URL: backend.Redact(u), Param: name, Reason: reason, Valid: valid}
 		}
 	}
 	if err := s.fromParams(common); err != nil {
@@ -136,6 +155,9 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 	c, err := newCache(b, s)
 	if err != nil {
 		b.Close()
+		if ce, ok := err.(*backend.ConfigError); ok && ce.URL == "" {
+			ce.URL = backend.Redact(u)
+		}
 		return nil, err
 	}
 	c.url = rawURL
@@ -175,7 +197,7 @@ func (s *settings) fromParams(cfg backend.Config) error {
 		}
 		s.codec = c
 	}
-	return nil
+	return s.nearFromParams(cfg)
 }
 
 // New wraps a backend value in a Cache. It is how tests and programs that
@@ -225,6 +247,13 @@ func newCache(b backend.Backend, s settings) (*Cache, error) {
 		c.objects = o
 	}
 	c.gens = c.prefixD == nil
+	if s.near.MaxEntries != 0 {
+		nt, err := newNearTier(c, s.near)
+		if err != nil {
+			return nil, err
+		}
+		c.near = nt
+	}
 	c.enabled.Store(true)
 	return c, nil
 }
@@ -258,8 +287,13 @@ func (c *Cache) Enable(on bool) { c.enabled.Store(on) }
 // Enabled reports whether the cache is on.
 func (c *Cache) Enabled() bool { return c.enabled.Load() }
 
-// Close closes the backend.
-func (c *Cache) Close() error { return c.b.Close() }
+// Close closes the backend (and empties the process tier).
+func (c *Cache) Close() error {
+	if c.near != nil {
+		c.near.close()
+	}
+	return c.b.Close()
+}
 
 // Require checks that the backend answers, returning a
 // *CacheNotRespondingError when it does not.
@@ -283,6 +317,11 @@ const logEvery = 10 * time.Second
 // fail counts a backend error and logs it, once per burst.
 func (c *Cache) fail(op, key string, err error) {
 	c.stats.shard().errors.Add(1)
+	c.logFailure(op, key, err)
+}
+
+// logFailure logs a failure already counted, once per burst.
+func (c *Cache) logFailure(op, key string, err error) {
 	now := time.Now().UnixNano()
 	last := c.lastLog.Load()
 	if now-last < int64(logEvery) || !c.lastLog.CompareAndSwap(last, now) {

@@ -92,6 +92,7 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 	if err != nil {
 		c.fail("set_many", "", err)
 	}
+	c.tiersWroteMany(ctx, enc, ttl, err == nil)
 	return nil
 }
 
@@ -108,17 +109,21 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 		if err != nil {
 			c.fail("delete_many", "", err)
 		}
+		c.tiersForget(ctx, err == nil, built...)
 		return n, err
 	}
 	n := 0
-	for _, k := range built {
-		existed, err := c.deleteKey(ctx, k)
+	for i, k := range built {
+		existed, err := c.deleteKeyRaw(ctx, k)
 		if err != nil {
+			c.tiersForget(ctx, i > 0, built[:i]...)
+			c.tiersForget(ctx, false, built[i:]...)
 			return n, err
 		}
 		if existed {
 			n++
 		}
 	}
+	c.tiersForget(ctx, true, built...)
 	return n, nil
 }

@@ -66,6 +66,19 @@ func (c *Cache) IsCached(ctx context.Context, parts ...any) bool {
 		_, _, found := c.objects.GetObject(key)
 		return found
 	}
+	if c.tiersOn() {
+		rt, nt := c.readTiers(ctx)
+		if rt != nil {
+			if _, ok := rt.lookup(c, key); ok {
+				return true
+			}
+		}
+		if nt != nil {
+			if _, hit, _, _ := nt.get(ctx, key); hit {
+				return true
+			}
+		}
+	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil || pk == "" {
 		return false
@@ -95,27 +108,41 @@ func (c *Cache) get(ctx context.Context, key string, dst any) error {
 		}
 		return c.decode(ctx, key, key, raw, dst)
 	}
-	pk, err := c.physical(ctx, key, false)
+	if c.tiersOn() {
+		return c.getTiered(ctx, key, dst)
+	}
+	data, pk, err := c.fetch(ctx, key)
+	if err != nil {
+		return err
+	}
+	return c.decode(ctx, key, pk, data, dst)
+}
+
+// fetch reads the stored form of key from the backend, returning it and
+// the backend key it was under, or a counted miss.
+func (c *Cache) fetch(ctx context.Context, key string) (data []byte, pk string, err error) {
+	s := c.stats.shard()
+	pk, err = c.physical(ctx, key, false)
 	if err != nil {
 		c.fail("get", key, err)
 		s.misses.Add(1)
-		return &NotCachedError{Key: key, Err: err}
+		return nil, "", &NotCachedError{Key: key, Err: err}
 	}
 	if pk == "" {
 		s.misses.Add(1)
-		return &NotCachedError{Key: key}
+		return nil, "", &NotCachedError{Key: key}
 	}
 	data, found, err := c.b.Get(ctx, pk)
 	if err != nil {
 		c.fail("get", key, err)
 		s.misses.Add(1)
-		return &NotCachedError{Key: key, Err: err}
+		return nil, "", &NotCachedError{Key: key, Err: err}
 	}
 	if !found {
 		s.misses.Add(1)
-		return &NotCachedError{Key: key}
+		return nil, "", &NotCachedError{Key: key}
 	}
-	return c.decode(ctx, key, pk, data, dst)
+	return data, pk, nil
 }
 
 func (c *Cache) decode(ctx context.Context, key, pk string, data []byte, dst any) error {
@@ -137,10 +164,11 @@ func (c *Cache) corrupt(ctx context.Context, key, pk string, err error) error {
 		if c.gens {
 			c.Delete(ctx, key) // resolves the physical key itself
 		} else {
-			c.b.Delete(ctx, pk)
+			_, derr := c.b.Delete(ctx, pk)
+			c.tiersForget(ctx, derr == nil, key)
 		}
 	}
-	c.fail("decode", key, err)
+	c.logFailure("decode", key, err) // counted once, as a decode error
 	return &NotCachedError{Key: key, Err: err}
 }
 
@@ -194,6 +222,7 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 	if err != nil {
 		c.fail("set", key, err)
 	}
+	c.tiersWrote(ctx, key, data, ttl, err == nil)
 	return nil
 }
 
@@ -228,6 +257,9 @@ func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOptio
 	}
 	if added {
 		c.stats.shard().sets.Add(1)
+		c.tiersWrote(ctx, key, data, ttl, true)
+	} else {
+		c.tiersForget(ctx, false, key) // what is there is not what this scope may hold
 	}
 	return added, nil
 }
@@ -240,8 +272,16 @@ func (c *Cache) Delete(ctx context.Context, parts ...any) (bool, error) {
 	return c.deleteKey(ctx, key)
 }
 
-// deleteKey deletes one built key, uncounted.
+// deleteKey deletes one built key, uncounted, and drops it from the
+// tiers.
 func (c *Cache) deleteKey(ctx context.Context, key string) (bool, error) {
+	existed, err := c.deleteKeyRaw(ctx, key)
+	c.tiersForget(ctx, err == nil, key)
+	return existed, err
+}
+
+// deleteKeyRaw deletes one built key from the backend only.
+func (c *Cache) deleteKeyRaw(ctx context.Context, key string) (bool, error) {
 	pk, err := c.physical(ctx, key, false)
 	if err != nil || pk == "" {
 		if err != nil {
@@ -265,7 +305,15 @@ func (c *Cache) DeleteChildren(ctx context.Context, parts ...any) error {
 	return c.deleteTree(ctx, key)
 }
 
+// deleteTree deletes key and its children, counted, and drops them from
+// the tiers.
 func (c *Cache) deleteTree(ctx context.Context, key string) error {
+	err := c.deleteTreeRaw(ctx, key)
+	c.tiersForgetTree(ctx, err == nil, key)
+	return err
+}
+
+func (c *Cache) deleteTreeRaw(ctx context.Context, key string) error {
 	c.stats.shard().deletes.Add(1)
 	var err error
 	if c.gens {
@@ -286,14 +334,16 @@ func (c *Cache) deleteTree(ctx context.Context, key string) error {
 // without one, everything the backend stores for this cache. It never
 // empties a whole shared server.
 func (c *Cache) Clear(ctx context.Context) error {
+	var err error
 	if c.prefix != "" {
-		return c.deleteTree(ctx, c.prefix[:len(c.prefix)-len(Sep)])
+		err = c.deleteTreeRaw(ctx, c.prefix[:len(c.prefix)-len(Sep)])
+	} else {
+		c.stats.shard().deletes.Add(1)
+		if err = c.b.Clear(ctx); err != nil {
+			c.fail("clear", "", err)
+		}
 	}
-	c.stats.shard().deletes.Add(1)
-	err := c.b.Clear(ctx)
-	if err != nil {
-		c.fail("clear", "", err)
-	}
+	c.tiersForgetAll(ctx, err == nil)
 	return err
 }
 
@@ -332,6 +382,7 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 		c.fail("touch", key, err)
 		return false, err
 	}
+	c.tiersForget(ctx, false, key) // its deadline changed; this process reads it afresh
 	return true, nil
 }
 
@@ -363,13 +414,16 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 	}
 	switch {
 	case errors.Is(err, backend.ErrNotFound):
+		c.tiersForget(ctx, false, key)
 		return 0, &NotCachedError{Key: key}
 	case errors.Is(err, backend.ErrNotNumeric), errors.Is(err, backend.ErrOverflow):
 		return 0, err
 	case err != nil:
 		c.fail("incr", key, err)
+		c.tiersForget(ctx, false, key)
 		return 0, err
 	}
+	c.tiersWrote(ctx, key, strconv.AppendInt(nil, n, 10), 0, true)
 	return n, nil
 }
 

@@ -18,6 +18,13 @@ type Stats struct {
 	Errors       uint64  `json:"errors"`        // backend failures and undecodable values
 	DecodeErrors uint64  `json:"decode_errors"` // values that could not be decoded (also in Errors)
 	HitRate      float64 `json:"hit_rate"`      // Hits / Calls, 0 before the first read
+
+	// Hits answered by a first-level tier, without a backend round trip
+	// (both are also in Hits; Hits - RequestHits - ProcessHits reached
+	// the backend).
+	RequestHits    uint64 `json:"request_hits"`    // from the request tier (see WithRequestTier)
+	ProcessHits    uint64 `json:"process_hits"`    // from the process tier (see NearCache)
+	ProcessFlushes uint64 `json:"process_flushes"` // times the process tier was emptied for fear of a lost invalidation
 }
 
 // Stats returns a snapshot of the cache's counters.
@@ -31,6 +38,11 @@ func (c *Cache) Stats() Stats {
 		st.Deletes += s.deletes.Load()
 		st.Errors += s.errors.Load()
 		st.DecodeErrors += s.decodeErrors.Load()
+		st.RequestHits += s.requestHits.Load()
+		st.ProcessHits += s.processHits.Load()
+	}
+	if c.near != nil {
+		st.ProcessFlushes = c.near.flushCount()
 	}
 	st.Errors += st.DecodeErrors
 	st.Calls = st.Hits + st.Misses
@@ -53,7 +65,7 @@ type counters struct {
 
 type counterShard struct {
 	hits, misses, sets, deletes, errors, decodeErrors atomic.Uint64
-	_                                                 [16]byte // to 64 bytes
+	requestHits, processHits                          atomic.Uint64 // 64 bytes in all
 }
 
 func (c *counters) shard() *counterShard {

@@ -18,6 +18,13 @@ func Get[T, P any](ctx context.Context, c *Cache, part P, parts ...any) (T, erro
 			}
 		}
 	}
+	if liveRequestTiers.Load() != 0 && c.objects == nil && c.enabled.Load() {
+		if rt, skip := tierValue(ctx); rt != nil && !skip {
+			if v, found, err := requestGet[T](ctx, c, rt, key); found {
+				return v, err
+			}
+		}
+	}
 	return getDecoded[T](ctx, c, key)
 }
 
@@ -72,12 +79,64 @@ func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T
 		}
 		return out, nil
 	}
-	raw, err := c.getManyRaw(ctx, built)
+	// The tiers answer what they can; the rest is read in one go.
+	var (
+		rt       *requestTier
+		nt       *nearTier
+		tag      uint64
+		fillNear bool
+		tagged   bool
+	)
+	fetch := built
+	var idx []int // fetch[j] is built[idx[j]]; nil: the same
+	if c.tiersOn() {
+		rt, nt = c.readTiers(ctx)
+	}
+	if rt != nil || nt != nil {
+		fetch = make([]string, 0, len(built))
+		idx = make([]int, 0, len(built))
+		for i, k := range built {
+			if rt != nil {
+				if v, found, err := requestGet[T](ctx, c, rt, k); found {
+					if err == nil {
+						out[keys[i]] = v
+					}
+					continue
+				}
+			}
+			if nt != nil {
+				raw, hit, t, usable := nt.get(ctx, k)
+				if hit {
+					var v T
+					if c.decodeTier(ctx, k, raw, &v, fromProcess) == nil {
+						out[keys[i]] = v
+						if rt != nil {
+							rt.put(c, k, raw, 0)
+						}
+					}
+					continue
+				}
+				if !tagged { // the earliest tag: a fill after any later invalidation is refused
+					tag, fillNear, tagged = t, usable, true
+				}
+			}
+			fetch = append(fetch, k)
+			idx = append(idx, i)
+		}
+	}
+	if len(fetch) == 0 {
+		return out, nil
+	}
+	raw, err := c.getManyRaw(ctx, fetch)
 	if err != nil {
 		c.fail("get_many", "", err)
 	}
 	s := c.stats.shard()
-	for i, k := range built {
+	for j, k := range fetch {
+		i := j
+		if idx != nil {
+			i = idx[j]
+		}
 		data, found := raw[k]
 		if !found {
 			s.misses.Add(1)
@@ -86,6 +145,12 @@ func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T
 		var v T
 		if c.decode(ctx, k, k, data, &v) == nil {
 			out[keys[i]] = v
+			if rt != nil {
+				rt.put(c, k, data, 0)
+			}
+			if fillNear {
+				nt.fill(k, data, tag)
+			}
 		}
 	}
 	return out, err

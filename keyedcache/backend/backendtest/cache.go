@@ -324,8 +324,8 @@ func (s *suite) testCorrupt(t *testing.T) {
 	if _, ok := get[product](t, two, "typed"); ok {
 		t.Fatal("a string decoded as a struct")
 	}
-	if st := two.Stats(); st.DecodeErrors != 1 {
-		t.Fatalf("DecodeErrors = %d, want 1", st.DecodeErrors)
+	if st := two.Stats(); st.DecodeErrors != 1 || st.Errors != 1 {
+		t.Fatalf("DecodeErrors = %d, Errors = %d; want one undecodable value counted once in each", st.DecodeErrors, st.Errors)
 	}
 	wantGone(t, one, "typed")
 
