@@ -1,0 +1,163 @@
+package keyedcache
+
+import (
+	"bytes"
+	"context"
+)
+
+// The methods in this file give packages built on the cache (package
+// function's leases, for one) the stored bytes of an entry, so that they
+// can keep records of their own in it and replace one only if it still
+// holds what they read. Keys are as for Set: a built key, or text that is
+// built into one. Unlike Set, every method returns a backend failure (it
+// is counted and logged as well), because their callers decide on it.
+// Reads through them go to the backend, past the first-level tiers, so
+// that they see other processes' writes at once, and are not counted as
+// hits or misses: the caller keeps figures of its own. Writes update the
+// tiers as Set does. While the cache is disabled they find nothing and
+// store nothing.
+
+// Encode returns the stored form of v under the cache's codec: what Set
+// would store, and what Decode and Get read back.
+func (c *Cache) Encode(v any) ([]byte, error) {
+	return encodeValue(c.codec, v)
+}
+
+// Decode decodes a stored form, as returned by GetBytes, into the value
+// dst points to. Bytes it cannot decode are an error, never a panic.
+func (c *Cache) Decode(data []byte, dst any) error {
+	return decodeValue(c.codec, data, dst)
+}
+
+// GetBytes returns the stored form under key, or found == false.
+func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bool, err error) {
+	key = c.keyFor(key)
+	if !c.enabled.Load() {
+		return nil, false, nil
+	}
+	pk, err := c.physical(ctx, key, false)
+	if err != nil {
+		c.fail("get", key, err)
+		return nil, false, err
+	}
+	if pk == "" {
+		return nil, false, nil
+	}
+	data, found, err = c.b.Get(ctx, pk)
+	if err != nil {
+		c.fail("get", key, err)
+		return nil, false, err
+	}
+	return data, found, nil
+}
+
+// SetBytes stores data (a stored form from Encode) under key for the
+// alias's timeout or the TTL option. A TTL of zero or less deletes the
+// entry, as for Set.
+func (c *Cache) SetBytes(ctx context.Context, key string, data []byte, opts ...SetOption) error {
+	key = c.keyFor(key)
+	if !c.enabled.Load() {
+		return nil
+	}
+	ttl, live := c.backendTTL(opts)
+	if !live {
+		_, err := c.Delete(ctx, key)
+		return err
+	}
+	pk, err := c.physical(ctx, key, true)
+	if err == nil {
+		err = c.b.Set(ctx, pk, data, ttl)
+	}
+	c.tiersWrote(ctx, key, data, ttl, err == nil)
+	if err != nil {
+		c.fail("set", key, err)
+		return err
+	}
+	c.stats.shard().sets.Add(1)
+	return nil
+}
+
+// AddBytes stores data under key only if no live entry exists, and
+// reports whether it stored it; see Add.
+func (c *Cache) AddBytes(ctx context.Context, key string, data []byte, opts ...SetOption) (bool, error) {
+	key = c.keyFor(key)
+	if !c.enabled.Load() {
+		return false, nil
+	}
+	ttl, live := c.backendTTL(opts)
+	if !live {
+		return false, nil
+	}
+	pk, err := c.physical(ctx, key, true)
+	if err != nil {
+		c.fail("add", key, err)
+		return false, err
+	}
+	added, err := c.b.Add(ctx, pk, data, ttl)
+	if err != nil {
+		c.fail("add", key, err)
+		return false, err
+	}
+	if added {
+		c.stats.shard().sets.Add(1)
+		c.tiersWrote(ctx, key, data, ttl, true)
+	}
+	return added, nil
+}
+
+// CompareAndSwap stores data under key only if the live entry holds
+// exactly old (as GetBytes returned it), and reports whether it did. A
+// missing entry never matches, so an entry deleted since it was read —
+// by Delete, DeleteChildren or Clear, in any process — is not written
+// back. A TTL of zero or less deletes the entry if it matches.
+//
+// It is atomic on backends that compare-and-swap natively. On one that
+// cannot, it reads and compares, then writes: a write by another process
+// between the two can be lost.
+func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte, opts ...SetOption) (bool, error) {
+	key = c.keyFor(key)
+	if !c.enabled.Load() {
+		return false, nil
+	}
+	ttl, live := c.backendTTL(opts)
+	pk, err := c.physical(ctx, key, false)
+	if err != nil {
+		c.fail("cas", key, err)
+		return false, err
+	}
+	if pk == "" {
+		return false, nil
+	}
+	var swapped bool
+	switch {
+	case c.cas != nil && live:
+		swapped, err = c.cas.CompareAndSwap(ctx, pk, old, data, ttl)
+	default:
+		var cur []byte
+		var found bool
+		cur, found, err = c.b.Get(ctx, pk)
+		if err != nil || !found || !bytes.Equal(cur, old) {
+			break
+		}
+		swapped = true
+		if live {
+			err = c.b.Set(ctx, pk, data, ttl)
+		} else {
+			_, err = c.b.Delete(ctx, pk)
+		}
+	}
+	if err != nil {
+		c.fail("cas", key, err)
+		c.tiersForget(ctx, false, key)
+		return false, err
+	}
+	if swapped {
+		c.stats.shard().sets.Add(1)
+		if live {
+			c.tiersWrote(ctx, key, data, ttl, true)
+		} else {
+			c.tiersForget(ctx, true, key)
+		}
+	}
+	return swapped, nil
+}
