@@ -1,4 +1,24 @@
-// Package web will serve the staff debug page: stats, keys and a delete
-// form, as an http.Handler. It is empty until that work lands; see the
-// project README.
+// Package web is the staff debug page of keyedcache: an http.Handler
+// that shows, for every alias of a registry, whether its backend is
+// running, its counters (calls, hits, misses, hit rate, errors) with the
+// figures other packages register (per cached function, per tier) and
+// the backend's own; that lists the keys — sorted, filtered by prefix, a
+// page at a time, each with a safe preview of its value and its time to
+// live — and deletes a key, a key with its children, or, after a
+// confirmation, every key of an alias. JSON endpoints serve the same data.
+//
+// Nobody sees it unless an Authorizer says so: anonymous visitors go to
+// the login URL (or get 401), logged-in users who are not staff get 403,
+// as with Django's user_passes_test. BasicAuth is a ready Authorizer for
+// HTTP Basic credentials from configuration.
+//
+// It is safe to expose behind that login: state changes only by POST,
+// and cross-origin POSTs are refused (http.CrossOriginProtection); every
+// key and value is escaped by html/template, and a content security
+// policy lets no script run at all; the page cannot be framed, and no
+// response is cached by the browser.
+//
+// Metrics for Prometheus live in the subpackage web/prometheus, so that
+// the core does not depend on the Prometheus client; Expvar publishes a
+// registry's stats through expvar.
 package web
