@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"keyedcache.dev/keyedcache"
-	"keyedcache.dev/keyedcache/backend"
 )
 
 // testDelay keeps the slow page slow enough to tell apart by eye in a
@@ -149,119 +148,83 @@ func TestSlowBadID(t *testing.T) {
 	}
 }
 
-func TestCachePageListsKeysEscaped(t *testing.T) {
-	d := newDemo(t, options{})
+// staffDemo is the demo with the staff page mounted as run mounts it,
+// on a registry of its own.
+func staffDemo(t *testing.T) (d *demo, user, password string) {
+	t.Helper()
+	reg := keyedcache.NewRegistry()
+	t.Cleanup(func() { reg.Close() })
+	if err := reg.Configure(map[string]string{"default": "memory://"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := reg.Lookup("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = newDemoOn(t, c, options{})
+	user, password, err = mountStaff(d.srv.mux, reg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, user, password
+}
+
+func basic(user, password string) http.Header {
+	req, _ := http.NewRequest(http.MethodGet, "/", nil)
+	req.SetBasicAuth(user, password)
+	return req.Header
+}
+
+func TestStaffPageNeedsTheLogin(t *testing.T) {
+	d, user, password := staffDemo(t)
+	if password == "" || user == "" {
+		t.Fatal("mountStaff returned an empty login")
+	}
+	for _, h := range []http.Header{nil, basic(user, "wrong"), basic("admin", password)} {
+		if r := d.do(t, http.MethodGet, "/cache/", nil, h); r.Status != http.StatusUnauthorized {
+			t.Errorf("GET /cache/ with %v: status %d, want 401", h, r.Status)
+		}
+	}
+	if _, _, password2 := staffDemo(t); password2 == password {
+		t.Error("two starts drew the same staff password")
+	}
+}
+
+func TestStaffPageListsKeysEscaped(t *testing.T) {
+	d, user, password := staffDemo(t)
 	d.loadSlow(t, 1)
 	const evil = "<script>alert(1)</script>"
 	if err := d.cache.Set(t.Context(), evil, "boo"); err != nil {
 		t.Fatal(err)
 	}
-	r := d.get(t, "/cache")
+	r := d.do(t, http.MethodGet, "/cache/", nil, basic(user, password))
 	if r.Status != http.StatusOK {
-		t.Fatalf("GET /cache: status %d", r.Status)
+		t.Fatalf("GET /cache/: status %d", r.Status)
 	}
-	for _, s := range []string{"<code>report::1</code>", "&lt;script&gt;alert(1)&lt;/script&gt;", "2 keys"} {
+	for _, s := range []string{"report::1", "&lt;script&gt;alert(1)&lt;/script&gt;"} {
 		if !strings.Contains(r.Body, s) {
-			t.Errorf("GET /cache: body lacks %q:\n%s", s, r.Body)
+			t.Errorf("GET /cache/: body lacks %q:\n%s", s, r.Body)
 		}
 	}
 	if strings.Contains(r.Body, "<script>") {
-		t.Errorf("GET /cache: body holds a raw <script> tag:\n%s", r.Body)
+		t.Errorf("GET /cache/: body holds a raw <script> tag:\n%s", r.Body)
 	}
 }
 
-func TestCachePageWithoutKeyLister(t *testing.T) {
-	mem, err := keyedcache.Open("memory://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A struct that embeds only the Backend interface hides every
-	// optional capability, KeyLister among them.
-	c, err := keyedcache.New(struct{ backend.Backend }{mem.Backend()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	d := newDemoOn(t, c, options{})
-	d.loadSlow(t, 1)
-	r := d.get(t, "/cache")
-	if !strings.Contains(r.Body, "This backend cannot list its keys.") {
-		t.Errorf("GET /cache on a backend without KeyLister does not say so:\n%s", r.Body)
-	}
-}
-
-func TestListKeysSortedAndBounded(t *testing.T) {
-	c, err := keyedcache.Open("memory://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	var all []string
-	for i := 24; i >= 0; i-- { // written out of order
-		k := fmt.Sprintf("k%03d", i)
-		if err := c.Set(t.Context(), k, i); err != nil {
-			t.Fatal(err)
-		}
-		all = append([]string{k}, all...)
-	}
-	for _, max := range []int{3, 10, 25, 200} {
-		got := listKeys(t.Context(), c, max)
-		n := min(max, len(all))
-		want := keyListing{Supported: true, Keys: all[:n], Total: len(all), Truncated: n < len(all), Complete: true}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("listKeys(max=%d) (-want +got):\n%s", max, diff)
-		}
-	}
-}
-
-func TestCachePageTruncates(t *testing.T) {
-	d := newDemo(t, options{})
-	for i := range maxKeysShown + 5 {
-		if err := d.cache.Set(t.Context(), fmt.Sprintf("item::%04d", i), i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := d.get(t, "/cache")
-	want := fmt.Sprintf("%d keys; the first %d in order are shown", maxKeysShown+5, maxKeysShown)
-	if !strings.Contains(r.Body, want) {
-		t.Errorf("GET /cache: body lacks %q", want)
-	}
-	if n := strings.Count(r.Body, `action="/cache/delete"`); n != maxKeysShown {
-		t.Errorf("GET /cache shows %d delete forms, want %d", n, maxKeysShown)
-	}
-}
-
-func TestDeleteThenMissAgain(t *testing.T) {
-	d := newDemo(t, options{})
-	d.loadSlow(t, 1)
-	r := d.do(t, http.MethodPost, "/cache/delete", url.Values{"key": {"report::1"}}, nil)
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/cache?") {
-		t.Fatalf("POST /cache/delete: status %d, Location %q; want 303 to /cache", r.Status, r.Header.Get("Location"))
-	}
-	if d.cache.IsCached(t.Context(), "report", 1) {
-		t.Errorf("report::1 is still cached after POST /cache/delete")
-	}
-	if diff := cmp.Diff(slowResult{200, "miss", 2}, d.loadSlow(t, 1)); diff != "" {
-		t.Errorf("/slow?id=1 after the delete (-want +got):\n%s", diff)
-	}
-	// The page the redirect leads to says what happened, escaped.
-	back := d.get(t, r.Header.Get("Location"))
-	if !strings.Contains(back.Body, "Deleted <code>report::1</code>") {
-		t.Errorf("the cache page after a delete does not say so:\n%s", back.Body)
-	}
-}
-
-func TestDeleteChildren(t *testing.T) {
-	d := newDemo(t, options{})
+func TestStaffDeleteWithChildrenThenMissAgain(t *testing.T) {
+	d, user, password := staffDemo(t)
 	ctx := t.Context()
-	for _, k := range []string{"report::1", "report::1::detail", "report::10"} {
+	d.loadSlow(t, 1)
+	for _, k := range []string{"report::1::detail", "report::10"} {
 		if err := d.cache.Set(ctx, k, k); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r := d.do(t, http.MethodPost, "/cache/delete", url.Values{"key": {"report::1"}, "children": {"1"}}, nil)
-	if r.Status != http.StatusSeeOther {
-		t.Fatalf("POST /cache/delete with children: status %d, want 303", r.Status)
+	h := basic(user, password)
+	h.Set("Origin", d.ts.URL)
+	form := url.Values{"alias": {"default"}, "key": {"report::1"}, "children": {"1"}}
+	if r := d.do(t, http.MethodPost, "/cache/delete", form, h); r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /cache/delete: status %d, want 303\n%s", r.Status, r.Body)
 	}
 	got := map[string]bool{}
 	for _, k := range []string{"report::1", "report::1::detail", "report::10"} {
@@ -271,28 +234,31 @@ func TestDeleteChildren(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("cached after deleting report::1 with children (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff(slowResult{200, "miss", 2}, d.loadSlow(t, 1)); diff != "" {
+		t.Errorf("/slow?id=1 after the delete (-want +got):\n%s", diff)
+	}
 }
 
-func TestDeleteRejected(t *testing.T) {
-	d := newDemo(t, options{})
+func TestStaffDeleteRejected(t *testing.T) {
+	d, user, password := staffDemo(t)
 	d.loadSlow(t, 1)
-	key := url.Values{"key": {"report::1"}}
+	form := url.Values{"alias": {"default"}, "key": {"report::1"}}
+	cross := basic(user, password)
+	cross.Set("Origin", "http://evil.example")
+	cross.Set("Sec-Fetch-Site", "cross-site")
 	for _, tc := range []struct {
 		name   string
 		method string
-		path   string
 		form   url.Values
 		header http.Header
 		want   int
 	}{
-		{"GET", http.MethodGet, "/cache/delete", nil, nil, http.StatusMethodNotAllowed},
-		{"GET with the key in the query", http.MethodGet, "/cache/delete?key=report::1", nil, nil, http.StatusMethodNotAllowed},
-		{"no key", http.MethodPost, "/cache/delete", url.Values{}, nil, http.StatusBadRequest},
-		{"cross-site", http.MethodPost, "/cache/delete", key, http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
-		{"other origin", http.MethodPost, "/cache/delete", key, http.Header{"Origin": {"http://evil.example"}}, http.StatusForbidden},
+		{"GET", http.MethodGet, nil, basic(user, password), http.StatusMethodNotAllowed},
+		{"no login", http.MethodPost, form, nil, http.StatusUnauthorized},
+		{"cross-site", http.MethodPost, form, cross, http.StatusForbidden},
 	} {
-		if r := d.do(t, tc.method, tc.path, tc.form, tc.header); r.Status != tc.want {
-			t.Errorf("%s %s (%s): status %d, want %d", tc.method, tc.path, tc.name, r.Status, tc.want)
+		if r := d.do(t, tc.method, "/cache/delete", tc.form, tc.header); r.Status != tc.want {
+			t.Errorf("%s /cache/delete (%s): status %d, want %d", tc.method, tc.name, r.Status, tc.want)
 		}
 	}
 	if !d.cache.IsCached(t.Context(), "report", 1) {
@@ -320,7 +286,7 @@ func TestHealthzDown(t *testing.T) {
 func TestIndex(t *testing.T) {
 	d := newDemo(t, options{})
 	r := d.get(t, "/")
-	for _, s := range []string{`href="/slow?id=1"`, `href="/cache"`, `href="/healthz"`} {
+	for _, s := range []string{`href="/slow?id=1"`, `href="/cache/"`, `href="/function"`, `href="/catalogue"`, `href="/healthz"`} {
 		if !strings.Contains(r.Body, s) {
 			t.Errorf("GET /: body lacks %q", s)
 		}

@@ -1,14 +1,20 @@
 // Command demo is a small web site that shows keyedcache at work.
 //
-// It serves a deliberately slow page, a view of what the cache holds and
-// a health check:
+// It serves a deliberately slow page, a cached slow function, a product
+// catalogue cached as objects, the staff page and a health check:
 //
-//	/            an index page with links to the others
-//	/slow?id=N   a weather report for place N that takes a second to
-//	             compute; the first load is a miss and slow, the next is a
-//	             hit and fast (see the X-Cache response header)
-//	/cache       the cache's counters and keys, each with a delete button
-//	/healthz     "ok" while the cache answers, 503 when it does not
+//	/                  an index page with links to the others
+//	/slow?id=N         a weather report for place N that takes a second to
+//	                   compute; the first load is a miss and slow, the next
+//	                   is a hit and fast (see the X-Cache response header)
+//	/function?name=…   a restaurant lookup wrapped by function.CacheFunction:
+//	                   slow, then fast; POST /function/delete forgets all
+//	/catalogue         kites on SQLite, read through the cache with package
+//	                   mixin and a per-request cache (package threaded); each
+//	                   page says how many database queries it made
+//	/cache/            the staff page (package web): counters, keys, delete;
+//	                   log in with the user and password printed at start
+//	/healthz           "ok" while the cache answers, 503 when it does not
 //
 // Run it from the repository root with
 //
@@ -25,9 +31,11 @@
 //
 //	-addr   address to listen on (default 127.0.0.1:8080)
 //	-delay  how long the slow computation takes (default 1s)
-//	-ttl    how long a computed report stays cached (default 1m)
+//	-ttl           how long a computed report stays cached (default 1m)
+//	-catalogue-db  the catalogue's SQLite file (created and filled if new)
 //
-// The /cache page has no login: it is a demo, served on loopback.
+// The staff page's password is drawn at every start and printed with the
+// address; nobody else on the machine can guess it.
 package main
 
 import (
@@ -40,6 +48,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -57,6 +66,8 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	delay := flag.Duration("delay", time.Second, "how long the slow computation takes")
 	ttl := flag.Duration("ttl", time.Minute, "how long a computed report stays cached")
+	catalogueDB := flag.String("catalogue-db", filepath.Join(os.TempDir(), "keyedcache-demo-catalogue.db"),
+		"SQLite database of the catalogue (created and filled if new)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -75,13 +86,24 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	s := newServer(cache, options{
+		Delay:   *delay,
+		TTL:     *ttl,
+		Require: keyedcache.CacheRequire, // every configured alias
+		Logger:  log,
+	})
+	registerFunction(s.mux, cache, *delay)
+	closeCatalogue, err := registerCatalogue(s.mux, cache, *catalogueDB)
+	if err != nil {
+		return err
+	}
+	defer closeCatalogue()
+	user, password, err := mountStaff(s.mux, keyedcache.DefaultRegistry(), log)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler: newServer(cache, options{
-			Delay:   *delay,
-			TTL:     *ttl,
-			Require: keyedcache.CacheRequire, // every configured alias
-			Logger:  log,
-		}),
+		Handler:           s,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second, // well above -delay's default
@@ -89,6 +111,7 @@ func run() error {
 	}
 	log.Info("keyedcache demo listening", "url", "http://"+ln.Addr().String()+"/",
 		"alias", cache.Alias(), "backend", cache.URL())
+	log.Info("staff page", "url", "http://"+ln.Addr().String()+"/cache/", "user", user, "password", password)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -55,7 +55,6 @@ func newServer(cache *keyedcache.Cache, opts options) *server {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /slow", s.handleSlow)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	mountCachePage(s.mux, s)
 	return s
 }
 

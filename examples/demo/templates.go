@@ -24,7 +24,7 @@ var layout = template.Must(template.New("layout").Parse(`<!doctype html>
 </style>
 </head>
 <body>
-<nav><a href="/">keyedcache demo</a><a href="/slow?id=1">/slow</a><a href="/cache">/cache</a><a href="/healthz">/healthz</a></nav>
+<nav><a href="/">keyedcache demo</a><a href="/slow?id=1">/slow</a><a href="/function">/function</a><a href="/catalogue">/catalogue</a><a href="/cache/">/cache/</a><a href="/healthz">/healthz</a></nav>
 <h1>{{template "title" .}}</h1>
 {{template "content" .}}
 </body>
