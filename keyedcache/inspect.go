@@ -28,20 +28,6 @@ import (
 // matches backend.ErrNotSupported too.
 var ErrCannotList = fmt.Errorf("keyedcache: the backend cannot list its keys: %w", backend.ErrNotSupported)
 
-// SortedKeyLister is implemented by backends that list their keys in
-// ascending byte order from a cursor, as an SQL table with an index on
-// the key can. ListKeys uses it to read one page in time proportional to
-// the page, however many keys there are; without it a page costs one
-// pass over every key under the prefix. A backend satisfies it without
-// importing this package.
-type SortedKeyLister interface {
-	// ScanKeysAfter calls fn, in ascending byte order, with every live
-	// key that starts with prefix and sorts strictly after after, until
-	// fn returns false. complete is false when the backend knows it
-	// could not see every key.
-	ScanKeysAfter(ctx context.Context, prefix, after string, fn func(key string) bool) (complete bool, err error)
-}
-
 // tokenPrefix starts the backend key of every generation token.
 const tokenPrefix = "%gen" + Sep
 
@@ -172,7 +158,7 @@ const MaxPage = 10000
 // offset, so a page stays correct while keys come and go: pass the last
 // key of a page as after to read the next.
 //
-// On a backend that lists in order (SortedKeyLister) a page costs the
+// On a backend that lists in order (backend.SortedKeyLister) a page costs the
 // page. On others it costs one pass over the keys under the prefix — the
 // backend's listing cost — while holding only limit+1 keys in memory: no
 // sort of every key. Under namespace generations, each key on the page
@@ -189,7 +175,7 @@ func (c *Cache) ListKeys(ctx context.Context, prefix, after string, limit int) (
 	}
 	want := limit + 1 // one more tells whether another page follows
 	page := KeyPage{Complete: true, Seen: -1}
-	if sl, ok := c.b.(SortedKeyLister); ok && !c.gens {
+	if sl, ok := c.b.(backend.SortedKeyLister); ok && !c.gens {
 		complete, err := sl.ScanKeysAfter(ctx, c.prefix+prefix, c.prefix+after, func(bkey string) bool {
 			if key, ok, _ := c.listed(bkey); ok && (after == "" || key > after) && strings.HasPrefix(key, prefix) {
 				page.Keys = append(page.Keys, key)

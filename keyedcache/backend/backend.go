@@ -138,6 +138,18 @@ type KeyLister interface {
 	ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (complete bool, err error)
 }
 
+// SortedKeyLister is implemented by backends that list their keys in
+// ascending byte order from a cursor, as an SQL table with an index on
+// the key can. Paging through keys (the staff page) then reads one page
+// in time proportional to the page, however many keys there are.
+type SortedKeyLister interface {
+	// ScanKeysAfter calls fn, in ascending byte order, with every live
+	// key that starts with prefix and sorts strictly after after, until
+	// fn returns false. complete is false when the backend knows it
+	// could not see every key.
+	ScanKeysAfter(ctx context.Context, prefix, after string, fn func(key string) bool) (complete bool, err error)
+}
+
 // TTLReader is implemented by backends that tell an entry's remaining
 // time to live.
 type TTLReader interface {
