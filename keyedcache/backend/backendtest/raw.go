@@ -144,10 +144,13 @@ func (s *suite) testRawUnicodeKeys(t *testing.T) {
 
 func (s *suite) testRawExpiry(t *testing.T) {
 	a, b := s.open(t)
-	mustSet(t, a, "raw::ttl::short", []byte("x"), 200*time.Millisecond)
+	// Long enough that a loaded machine reads the entry before it expires.
+	ttl := time.Second + 2*s.slack
+	setAt := time.Now()
+	mustSet(t, a, "raw::ttl::short", []byte("x"), ttl)
 	mustSet(t, a, "raw::ttl::forever", []byte("y"), backend.NoExpiry)
 	wantValue(t, b, "raw::ttl::short", []byte("x"))
-	s.wait(300 * time.Millisecond)
+	s.wait(time.Until(setAt.Add(ttl + 100*time.Millisecond)))
 	wantMiss(t, b, "raw::ttl::short")
 	wantValue(t, b, "raw::ttl::forever", []byte("y"))
 }
