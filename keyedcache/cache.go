@@ -117,7 +117,10 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 		return nil, &backend.ConfigError{URL: backend.Redact(u), Reason: fmt.Sprintf("unknown scheme %q (did you import its package?)", u.Scheme), Valid: backend.Schemes()}
 	}
 	var s settings
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil { // u.Query would drop the bad pair (a ";", say) silently
+		return nil, &backend.ConfigError{URL: backend.Redact(u), Reason: "bad query: " + err.Error()}
+	}
 	common := backend.Config{URL: u, Params: url.Values{}}
 	own := url.Values{}
 	known := slices.Clone(commonParams)

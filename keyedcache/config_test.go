@@ -29,6 +29,9 @@ func TestOpenErrorsNameTheCulprit(t *testing.T) {
 		{"redis://user:s3cret@localhost/?bad=1", []string{"unknown scheme"}},
 		{"file://?timeout=1", []string{"file"}},
 		{"::not a url", []string{"not a URL"}},
+		{"memory://?password=s3cret", []string{"parameter password", "unknown parameter", "password=xxxxx"}},
+		{"memory://?sslpassword=s3cret&x=1", []string{"parameter", "sslpassword=xxxxx"}},
+		{"memory://?max_entries=5;timeout=9", []string{"bad query", "semicolon"}},
 	}
 	for _, c := range cases {
 		_, err := keyedcache.Open(c.url)

@@ -161,8 +161,10 @@ func (s *Server) kill() {
 	if cmd == nil {
 		return
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	for _, pid := range append(children(cmd.Process.Pid), -cmd.Process.Pid) {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 	<-done
 }
 
@@ -170,6 +172,11 @@ func (s *Server) signal(sig syscall.Signal) {
 	s.mu.Lock()
 	cmd := s.cmd
 	s.mu.Unlock()
+	// PostgreSQL's backends leave the process group (setsid), so they
+	// are found by their parent.
+	for _, pid := range children(cmd.Process.Pid) {
+		_ = syscall.Kill(pid, sig)
+	}
 	if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
 		s.t.Fatalf("testserver: %s: signal %v: %v", s.name, sig, err)
 	}
@@ -190,6 +197,32 @@ func (s *Server) Pause() {
 		time.Sleep(2 * time.Millisecond)
 	}
 	s.t.Fatalf("testserver: %s did not stop after SIGSTOP", s.name)
+}
+
+// children returns the pids of the processes whose parent is pid, from
+// /proc (none where there is no /proc).
+func children(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:])) // state ppid ...
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // processState returns the state letter of a process from /proc (T for

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"io"
 	"net"
 	"os/exec"
 	"strconv"
@@ -104,3 +105,40 @@ func TestPostgresLifecycle(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestPostgresPauseReachesOpenConnections(t *testing.T) {
+	s := Postgres(t)
+	// A psql session opened before the pause must not answer during it.
+	cmd := exec.Command("psql", s.DSN, "-At")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out logBuffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	io.WriteString(stdin, "select 'before';\n")
+	waitFor(t, &out, "before")
+	s.Pause()
+	io.WriteString(stdin, "select 'during';\n")
+	time.Sleep(300 * time.Millisecond)
+	if strings.Contains(out.String(), "during") {
+		t.Fatal("an open connection answered while the server was paused")
+	}
+	s.Resume()
+	waitFor(t, &out, "during")
+}
+
+func waitFor(t *testing.T, out *logBuffer, s string) {
+	t.Helper()
+	for range 200 {
+		if strings.Contains(out.String(), s) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("psql never printed %q; got %q", s, out.String())
+}

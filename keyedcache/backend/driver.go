@@ -116,6 +116,16 @@ func Redact(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		c := *u
+		for _, name := range []string{"password", "sslpassword"} {
+			if q.Has(name) {
+				q.Set(name, "xxxxx")
+			}
+		}
+		c.RawQuery = q.Encode()
+		u = &c
+	}
 	s := u.Redacted()
 	if u.Scheme != "" && u.Opaque == "" && !strings.HasPrefix(s, u.Scheme+"://") {
 		s = u.Scheme + "://" + strings.TrimPrefix(s, u.Scheme+":")
