@@ -1,0 +1,28 @@
+// Package function measures keyedcache's cached functions
+// (keyedcache.dev/function) against what people write instead.
+//
+// BenchmarkHit reads one cached result: through function.Func.Call,
+// through a plain keyedcache.Get of the same value on the same cache,
+// and from a hand-written memo (a map behind a sync.Mutex, the smallest
+// thing that caches a function in one process). Sub-benchmarks are named
+// .../impl=NAME for "benchstat -col /impl".
+//
+// BenchmarkMiss measures what the once-per-process path costs when there
+// is nothing to find: the function called directly, through
+// x/sync/singleflight, through Func with nothing stored (WithTTL(0): the
+// flight only), and through Func computing and storing a cold key.
+//
+// TestStampede counts function calls when many callers in 4 processes
+// ask for one cold key at once, the function sleeping 5 ms, under three
+// strategies on one shared file:// cache: no protection (cache-aside:
+// read, compute on a miss, write), a per-process singleflight in front of
+// cache-aside — the protection go-redis/cache's Once and eko/gocache's
+// loadable cache give, modelled here with x/sync/singleflight so that no
+// rival library enters the measurement — and keyedcache's Func. It logs a
+// table; run it with -v.
+//
+// The package has no non-test code; run it from bench/ with
+//
+//	go test -run '^$' -bench . -benchmem ./function/
+//	go test -v -run TestStampede ./function/
+package function

@@ -1,0 +1,160 @@
+package redis
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"keyedcache.dev/internal/testserver"
+)
+
+// goroutineCounts are the numbers of concurrent callers measured.
+var goroutineCounts = []int{1, 8, 64}
+
+const (
+	numKeys   = 10_000 // the keys read, all present
+	valueSize = 128    // bytes per raw value
+)
+
+// benchKey returns the i-th key of the workload.
+func benchKey(i int) string { return "bench::key::" + strconv.Itoa(i%numKeys) }
+
+// serverPID is the process of the redis-server the benchmarks use, so
+// that run can report the server's CPU time per operation.
+var serverPID int
+
+// startServer starts the benchmark's redis-server and records its pid.
+func startServer(b *testing.B) *testserver.Server {
+	srv := testserver.Redis(b)
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr}, DisableCache: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	info, err := c.Do(context.Background(), c.B().Info().Section("server").Build()).ToString()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			serverPID, _ = strconv.Atoi(v)
+		}
+	}
+	if serverPID == 0 {
+		b.Fatal("no process_id in INFO server")
+	}
+	return srv
+}
+
+// cpuTimes returns the CPU time (user + system) this process and the
+// server have used so far.
+func cpuTimes(b *testing.B) (self, server time.Duration) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(serverPID) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields 14 and 15 (utime, stime) in clock ticks, after the command
+	// name in parentheses.
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	server = time.Duration(ut+st) * time.Second / clockTicks
+	return self, server
+}
+
+// warm calls op from 64 goroutines 50 times each before a client is
+// measured. A rueidis connection starts in a synchronous mode and switches
+// for good to pipelining (a writer and a reader goroutine) the first time
+// two calls overlap, which in a service happens at once; the switch costs
+// a lone caller some microseconds per call. Warming every client this way
+// measures them all in the state they run in.
+func warm(b *testing.B, op func(ctx context.Context, i int) error) {
+	b.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 64 {
+		wg.Go(func() {
+			for i := range 50 {
+				if err := op(context.Background(), w*50+i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
+
+// run calls op b.N times from g goroutines, each call with its index,
+// and reports throughput (ops/s), the p50 and p99 latency of a call (µs),
+// and the CPU time per call of this process (client) and of the server
+// (µs; the server's is counted in 10 ms ticks, so it needs runs of a
+// second or more). CPU per call does not depend on what else the
+// machine runs, which throughput on a shared machine does. It fails b on
+// the first error op returns.
+func run(b *testing.B, g int, op func(ctx context.Context, i int) error) {
+	b.Helper()
+	ctx := context.Background()
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	lat := make([][]time.Duration, g)
+	for w := range lat {
+		lat[w] = make([]time.Duration, 0, b.N/g+1)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, srv0 := cpuTimes(b)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range g {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N || failed.Load() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := op(ctx, i); err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1, srv1 := cpuTimes(b)
+	b.StopTimer()
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+	b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(all[len(all)*99/100].Nanoseconds())/1e3, "p99-µs")
+	b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/1e3/float64(b.N), "client-cpu-µs/op")
+	b.ReportMetric(float64((srv1-srv0).Nanoseconds())/1e3/float64(b.N), "server-cpu-µs/op")
+}
