@@ -68,6 +68,14 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 // scan may or may not be seen; the listing is otherwise complete, so
 // complete is true unless err is not nil.
 func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (bool, error) {
+	return s.ScanKeysAfter(ctx, prefix, "", fn)
+}
+
+// ScanKeysAfter is ScanKeys from a cursor: it lists, in byte order, the
+// live keys under prefix that sort after after ("" starts at the first),
+// reading the table's key index a page at a time, so a page of keys
+// costs a page however large the table is (backend.SortedKeyLister).
+func (s *Store) ScanKeysAfter(ctx context.Context, prefix, after string, fn func(key string) bool) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
@@ -79,9 +87,9 @@ func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string)
 		" ORDER BY key LIMIT " + s.d.Placeholder(next+2)
 	var (
 		page []string
-		last string
+		last = after
 	)
-	for started := false; ; started = true {
+	for started := after != ""; ; started = true {
 		q, a := first, append(args[:len(args):len(args)], time.Now().UnixNano(), scanPage)
 		if started {
 			q, a = more, append(args[:len(args):len(args)], s.d.key(last), time.Now().UnixNano(), scanPage)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"keyedcache.dev/keyedcache/backend"
 	"keyedcache.dev/keyedcache/backend/sqldb"
 )
 
@@ -131,6 +132,15 @@ func testScanKeys(t *testing.T, e engine) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("ScanKeys: every live key under the prefix, in byte order (-want +got):\n%s", d)
 	}
+	// From a cursor: the keys after it, in order, across page boundaries.
+	var after []string
+	if complete, err := s.ScanKeysAfter(ctx, "s::", want[995], func(k string) bool { after = append(after, k); return true }); err != nil || !complete {
+		t.Fatalf("ScanKeysAfter = %v, %v; want complete", complete, err)
+	}
+	if d := cmp.Diff(want[996:], after); d != "" {
+		t.Fatalf("ScanKeysAfter(%q): the keys after the cursor, in byte order (-want +got):\n%s", want[995], d)
+	}
+	var _ backend.SortedKeyLister = s
 	calls := 0
 	if _, err := s.ScanKeys(ctx, "s::", func(string) bool { calls++; return calls < 10 }); err != nil || calls != 10 {
 		t.Fatalf("ScanKeys stopped by fn after %d calls (%v); want 10", calls, err)
