@@ -63,6 +63,10 @@ type Options struct {
 	// as much client time as the call itself; a context deadline still
 	// ends a call sooner.
 	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a call to a connection and the answer
+	// to the keep-alive PING (default: ReadTimeout). A hung server is
+	// noticed after about ReadTimeout/2 + WriteTimeout.
+	WriteTimeout time.Duration
 }
 
 // clientOption turns o into rueidis's options.
@@ -92,7 +96,7 @@ func (o *Options) clientOption() (rueidis.ClientOption, error) {
 	// Dialer.KeepAlive that the connection makes no progress, which must
 	// answer within ConnWriteTimeout.
 	read := orDefault(o.ReadTimeout, DefaultReadTimeout)
-	copt.ConnWriteTimeout = read
+	copt.ConnWriteTimeout = orDefault(o.WriteTimeout, read)
 	copt.Dialer.KeepAlive = read / 2
 	copt.Dialer.Timeout = orDefault(o.DialTimeout, DefaultDialTimeout)
 	if o.PoolSize > 0 {

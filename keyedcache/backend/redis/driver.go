@@ -23,6 +23,7 @@ const (
 	paramPoolSize       = "pool_size"
 	paramDialTimeout    = "dial_timeout"
 	paramReadTimeout    = "read_timeout"
+	paramWriteTimeout   = "write_timeout"
 	paramTLSCA          = "tls_ca_file"
 	paramTLSCert        = "tls_cert_file"
 	paramTLSKey         = "tls_key_file"
@@ -40,6 +41,7 @@ var (
 		{Name: paramPoolSize, Doc: "connections to each server, rounded up to a power of two; each pipelines many calls (default 4, or 1 per cluster node)"},
 		{Name: paramDialTimeout, Doc: "the longest opening a connection may take, TLS and AUTH included (default 500ms)"},
 		{Name: paramReadTimeout, Doc: "a connection with calls waiting and no answer for about this long (at most twice it) is closed, failing them, so a hung server never blocks callers; a context deadline ends a call sooner (default 500ms)"},
+		{Name: paramWriteTimeout, Doc: "the longest writing a call to a connection, or waiting for the answer to its keep-alive PING, may take (default: read_timeout)"},
 	}
 	tlsParams = []backend.Param{
 		{Name: paramTLSCA, Doc: "PEM file of the CAs that sign the server's certificate (default: the system's)"},
@@ -142,6 +144,9 @@ func parseConfig(cfg backend.Config) (Options, error) {
 		return o, err
 	}
 	if o.ReadTimeout, err = cfg.Duration(paramReadTimeout, DefaultReadTimeout); err != nil {
+		return o, err
+	}
+	if o.WriteTimeout, err = cfg.Duration(paramWriteTimeout, o.ReadTimeout); err != nil {
 		return o, err
 	}
 	if u.Scheme == schemeRedisTLS || u.Scheme == schemeClusterTLS {

@@ -29,6 +29,7 @@ func parse(t *testing.T, raw string) (Options, error) {
 func defaults(o Options) Options {
 	o.DialTimeout = orDefault(o.DialTimeout, DefaultDialTimeout)
 	o.ReadTimeout = orDefault(o.ReadTimeout, DefaultReadTimeout)
+	o.WriteTimeout = orDefault(o.WriteTimeout, o.ReadTimeout)
 	return o
 }
 
@@ -47,6 +48,7 @@ func TestParseConfig(t *testing.T) {
 		"redis://h?pool_size=8":                {Addrs: []string{"h:6379"}, PoolSize: 8},
 		"redis://h?dial_timeout=2s":            {Addrs: []string{"h:6379"}, DialTimeout: 2 * time.Second},
 		"redis://h?read_timeout=0.25":          {Addrs: []string{"h:6379"}, ReadTimeout: 250 * time.Millisecond},
+		"redis://h?write_timeout=100ms":        {Addrs: []string{"h:6379"}, WriteTimeout: 100 * time.Millisecond},
 		"unix:///var/run/redis.sock":           {Network: "unix", Addrs: []string{"/var/run/redis.sock"}},
 		"unix://:pw@/tmp/r.sock?db=2":          {Network: "unix", Addrs: []string{"/tmp/r.sock"}, Password: "pw", DB: 2},
 		"redis-cluster://a:7000,b,c:7002":      {Cluster: true, Addrs: []string{"a:7000", "b:6379", "c:7002"}},
