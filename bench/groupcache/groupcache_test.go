@@ -5,11 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"keyedcache.dev/bench/internal/load"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,41 +167,7 @@ func fillValue(_ context.Context, k string) ([]byte, error) { return append([]by
 // the p50 and p99 latency of a call.
 func run(b *testing.B, g int, op func(ctx context.Context, i int) error) {
 	b.Helper()
-	ctx := context.Background()
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	lat := make([][]time.Duration, g)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range g {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N || failed.Load() != nil {
-					return
-				}
-				t0 := time.Now()
-				if err := op(ctx, i); err != nil {
-					failed.CompareAndSwap(nil, &err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
-	}
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
-	b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1e3, "p50-µs")
-	b.ReportMetric(float64(all[len(all)*99/100].Nanoseconds())/1e3, "p99-µs")
+	load.Run(b, g, op, load.Config{})
 }
 
 var nsSeq atomic.Int64

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
+	loadgen "keyedcache.dev/bench/internal/load"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,42 +214,5 @@ func BenchmarkSet(b *testing.B) {
 // (µs). It fails b on the first error op returns.
 func run(b *testing.B, g int, op func(ctx context.Context, i int) error) {
 	b.Helper()
-	ctx := context.Background()
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	lat := make([][]time.Duration, g)
-	for w := range lat {
-		lat[w] = make([]time.Duration, 0, b.N/g+1)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range g {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N || failed.Load() != nil {
-					return
-				}
-				t0 := time.Now()
-				if err := op(ctx, i); err != nil {
-					failed.CompareAndSwap(nil, &err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
-	}
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
-	b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1e3, "p50-µs")
-	b.ReportMetric(float64(all[len(all)*99/100].Nanoseconds())/1e3, "p99-µs")
+	loadgen.Run(b, g, op, loadgen.Config{})
 }

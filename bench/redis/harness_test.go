@@ -2,12 +2,11 @@ package redis
 
 import (
 	"context"
+	"keyedcache.dev/bench/internal/load"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -115,46 +114,12 @@ const clockTicks = 100
 // the first error op returns.
 func run(b *testing.B, g int, op func(ctx context.Context, i int) error) {
 	b.Helper()
-	ctx := context.Background()
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	lat := make([][]time.Duration, g)
-	for w := range lat {
-		lat[w] = make([]time.Duration, 0, b.N/g+1)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0, srv0 := cpuTimes(b)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range g {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N || failed.Load() != nil {
-					return
-				}
-				t0 := time.Now()
-				if err := op(ctx, i); err != nil {
-					failed.CompareAndSwap(nil, &err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	cpu1, srv1 := cpuTimes(b)
-	b.StopTimer()
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
-	}
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
-	b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1e3, "p50-µs")
-	b.ReportMetric(float64(all[len(all)*99/100].Nanoseconds())/1e3, "p99-µs")
-	b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/1e3/float64(b.N), "client-cpu-µs/op")
-	b.ReportMetric(float64((srv1-srv0).Nanoseconds())/1e3/float64(b.N), "server-cpu-µs/op")
+	load.Run(b, g, op, load.Config{Around: func() func() {
+		cpu0, srv0 := cpuTimes(b)
+		return func() {
+			cpu1, srv1 := cpuTimes(b)
+			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/1e3/float64(b.N), "client-cpu-µs/op")
+			b.ReportMetric(float64((srv1-srv0).Nanoseconds())/1e3/float64(b.N), "server-cpu-µs/op")
+		}
+	}})
 }
