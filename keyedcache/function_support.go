@@ -64,13 +64,7 @@ func (c *Cache) SetBytes(ctx context.Context, key string, data []byte, opts ...S
 		_, err := c.Delete(ctx, key)
 		return err
 	}
-	pk, err := c.physical(ctx, key, true)
-	if err == nil {
-		err = c.b.Set(ctx, pk, data, ttl)
-	}
-	c.tiersWrote(ctx, key, data, ttl, err == nil)
-	if err != nil {
-		c.fail("set", key, err)
+	if err := c.storeBytes(ctx, key, data, ttl); err != nil {
 		return err
 	}
 	c.stats.shard().sets.Add(1)
@@ -88,21 +82,7 @@ func (c *Cache) AddBytes(ctx context.Context, key string, data []byte, opts ...S
 	if !live {
 		return false, nil
 	}
-	pk, err := c.physical(ctx, key, true)
-	if err != nil {
-		c.fail("add", key, err)
-		return false, err
-	}
-	added, err := c.b.Add(ctx, pk, data, ttl)
-	if err != nil {
-		c.fail("add", key, err)
-		return false, err
-	}
-	if added {
-		c.stats.shard().sets.Add(1)
-		c.tiersWrote(ctx, key, data, ttl, true)
-	}
-	return added, nil
+	return c.addBytes(ctx, key, data, ttl)
 }
 
 // CompareAndSwap stores data under key only if the live entry holds

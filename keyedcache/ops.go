@@ -215,6 +215,13 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 	if err != nil {
 		return err
 	}
+	c.storeBytes(ctx, key, data, ttl) // a failure is counted and logged, not returned
+	return nil
+}
+
+// storeBytes writes the stored form data under the built key with a live
+// ttl, passes it to the tiers, and counts and logs a backend failure.
+func (c *Cache) storeBytes(ctx context.Context, key string, data []byte, ttl time.Duration) error {
 	pk, err := c.physical(ctx, key, true)
 	if err == nil {
 		err = c.b.Set(ctx, pk, data, ttl)
@@ -223,7 +230,7 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 		c.fail("set", key, err)
 	}
 	c.tiersWrote(ctx, key, data, ttl, err == nil)
-	return nil
+	return err
 }
 
 // Add stores value under key only if no live entry exists, and reports
@@ -245,6 +252,12 @@ func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOptio
 	if err != nil {
 		return false, err
 	}
+	return c.addBytes(ctx, key, data, ttl)
+}
+
+// addBytes adds the stored form data under the built key with a live
+// ttl: the backend's Add, then the tiers and the counters.
+func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.Duration) (bool, error) {
 	pk, err := c.physical(ctx, key, true)
 	if err != nil {
 		c.fail("add", key, err)
