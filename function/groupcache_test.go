@@ -124,26 +124,8 @@ func TestGroupcacheFillOnceAcrossProcesses(t *testing.T) {
 		f := function.New(s.blockingFn(), function.WithCache(c), function.WithName(s.name), function.WithTTL(time.Hour))
 		fmt.Println("ready") // registered: the others may ask for it
 		waitFile(t, s.gate)
-		results := make([]string, perProc)
-		var wg sync.WaitGroup
-		for i := range perProc {
-			wg.Go(func() {
-				v, err := f.Call(context.Background(), 7)
-				if err != nil {
-					t.Error(err)
-				}
-				results[i] = v
-			})
-		}
-		eventually(t, "every goroutine to ask", func() bool { return f.Stats().Fills == perProc })
-		fmt.Println("waiting")
-		wg.Wait()
-		for _, v := range results {
-			if v != results[0] {
-				t.Fatalf("two results: %q and %q", results[0], v)
-			}
-		}
-		fmt.Printf("result=%s\ncomputations=%d\n", results[0], f.Stats().Computations)
+		result := callTogether(t, f, perProc, "every goroutine to ask", func() bool { return f.Stats().Fills == perProc })
+		fmt.Printf("result=%s\ncomputations=%d\n", result, f.Stats().Computations)
 		// Stay up until every peer is done: an owner that exits early
 		// would make the others compute themselves.
 		waitFile(t, s.finish+".exit")

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"keyedcache.dev/function"
 	"keyedcache.dev/internal/testserver"
 	"keyedcache.dev/keyedcache"
 	_ "keyedcache.dev/keyedcache/backend/memcached"
@@ -193,4 +195,31 @@ func touch(t testing.TB, path string) {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// callTogether calls f(7) from n goroutines of a child process, prints
+// "waiting" once asked() says every call is in (so the parent may open
+// the gate), and returns the one result they all got.
+func callTogether(t *testing.T, f *function.Func[int, string], n int, what string, asked func() bool) string {
+	t.Helper()
+	results := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			v, err := f.Call(context.Background(), 7)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = v
+		})
+	}
+	eventually(t, what, asked)
+	fmt.Println("waiting")
+	wg.Wait()
+	for _, v := range results {
+		if v != results[0] {
+			t.Fatalf("one process got two results: %q and %q", results[0], v)
+		}
+	}
+	return results[0]
 }

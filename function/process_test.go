@@ -106,28 +106,10 @@ func TestStampedeAcrossProcesses(t *testing.T) {
 		f := function.New(s.blockingFn(), function.WithCache(s.cache(t)), function.WithName(s.name))
 		fmt.Println("ready")
 		waitFile(t, s.gate)
-		results := make([]string, perProc)
-		var wg sync.WaitGroup
-		for i := range perProc {
-			wg.Go(func() {
-				v, err := f.Call(context.Background(), 7)
-				if err != nil {
-					t.Error(err)
-				}
-				results[i] = v
-			})
-		}
 		// Every goroutine has missed: the whole process is waiting.
-		eventually(t, "every goroutine to miss", func() bool { return f.Stats().Misses == perProc })
-		fmt.Println("waiting")
-		wg.Wait()
-		for _, v := range results {
-			if v != results[0] {
-				t.Fatalf("one process got two results: %q and %q", results[0], v)
-			}
-		}
+		result := callTogether(t, f, perProc, "every goroutine to miss", func() bool { return f.Stats().Misses == perProc })
 		st := f.Stats()
-		fmt.Printf("result=%s\ncomputations=%d\nlease_waits=%d\n", results[0], st.Computations, st.LeaseWaits)
+		fmt.Printf("result=%s\ncomputations=%d\nlease_waits=%d\n", result, st.Computations, st.LeaseWaits)
 		return
 	}
 	s := newShared(t)
