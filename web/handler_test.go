@@ -280,8 +280,10 @@ func TestKeysPagedFilteredSorted(t *testing.T) {
 	if d := cmp.Diff([]string{"product::40", "product::41", "product::42", "product::43", "product::44"}, keys); d != "" || next != "" {
 		t.Errorf("filtered (-want +got):\n%s\nnext %q", d, next)
 	}
-	if !strings.Contains(r.Body, "The backend listed 5 keys starting with <code>product::4</code>.") {
-		t.Error("no count of the keys that match")
+	// memory:// lists in order from the cursor, so the page reads only
+	// the keys it shows and makes no claim to have counted the rest.
+	if !strings.Contains(r.Body, "Showing 5, in order.") || strings.Contains(r.Body, "The backend listed") {
+		t.Error("the page does not say it shows the 5 matching keys, or claims a count it did not make")
 	}
 	if !strings.Contains(r.Body, "<td>59m") && !strings.Contains(r.Body, "<td>1h0m0s</td>") {
 		t.Error("no TTL shown")

@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -254,4 +255,63 @@ func BenchmarkGetVsOtter(b *testing.B) {
 			b.ReportMetric(float64(own)/float64(bare), "x-otter")
 		})
 	}
+}
+
+// BenchmarkSetNewKey writes keys the store has never held into a full
+// store of n entries, the steady state of a cache under churn: each
+// write files a new key in the index and each eviction it causes takes
+// one out.
+func BenchmarkSetNewKey(b *testing.B) {
+	ctx := context.Background()
+	v := make([]byte, 64)
+	for _, n := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			s := newStore(b, memory.Options{MaxEntries: n})
+			for i := range n {
+				s.Set(ctx, fmt.Sprintf("site::product::%d", i), v, time.Hour)
+			}
+			keys := make([]string, 1<<20)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("site::product::%d", n+i)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				s.Set(ctx, keys[i%len(keys)], v, time.Hour)
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkHeapPerEntry fills a store with a million entries of a
+// 30-byte key and a 1-byte value and reports the Go heap the store
+// holds per entry (heap-B/entry): otter's entry and the index, not the
+// key's bytes, which the caller allocated and the store shares.
+func BenchmarkHeapPerEntry(b *testing.B) {
+	ctx := context.Background()
+	const n = 1_000_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("site::product::%015d", i)
+	}
+	var perEntry float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s, err := memory.New(memory.Options{MaxEntries: 2 * n})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, k := range keys {
+			s.Set(ctx, k, []byte("1"), time.Hour)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perEntry = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(s)
+		s.Close()
+	}
+	b.ReportMetric(perEntry, "heap-B/entry")
 }

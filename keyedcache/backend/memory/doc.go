@@ -14,10 +14,13 @@
 // over, which is +0.5% at 100,000 entries but +50% at 1,000). Each
 // entry carries its own time to live and expires exactly: a read after
 // the deadline misses even before the entry is reclaimed, and reclaimed
-// it is, so memory stays flat under churn. Prefix deletes cost the keys
-// they delete, not the keys the store holds: every key is indexed under
-// each of its "::"-ending prefixes, the places where the core joins the
-// parts of a key.
+// it is, so memory stays flat under churn. Every key is also kept in a
+// sorted index (B-trees, one per shard of keys), so that prefix deletes
+// cost the keys they delete and a page of keys in order from a cursor
+// (ScanKeysAfter, the staff page's key browser) costs the page, not the
+// keys the store holds. The index costs a B-tree insert when a key is
+// first written and a delete when its entry goes; writes over a live
+// entry and reads do not touch it.
 //
 // Values are copied in and out, as on every other backend. A store
 // opened with by_reference=true additionally lets the core keep Go

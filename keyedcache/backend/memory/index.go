@@ -1,31 +1,33 @@
 package memory
 
 import (
+	"container/heap"
 	"hash/maphash"
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/google/btree"
 )
 
-// sep is what the core joins the parts of a key with. The index files
-// every key under each of its prefixes that ends in sep.
-const sep = "::"
-
-// index maps each "::"-ending prefix to the keys under it, so that a
-// prefix delete visits only the keys it removes.
+// index keeps every key of the store in byte order, so that a prefix
+// delete visits only the keys it removes and a listing from a cursor
+// (the staff page) reads only the keys it lists.
 //
-// It is sharded by key: a write locks one shard, and a prefix lookup
-// visits every shard (a fixed cost, independent of the number of keys).
-// Its lock is always taken after otter's bucket lock of the key, never
-// before: the store registers a key from inside an otter Compute and
-// unregisters it from OnAtomicDeletion, and it never calls the cache
-// while it holds a shard.
+// It is sharded by key: a write of a new key locks one shard, and a
+// walk visits every shard (a seek per shard, a fixed cost independent of
+// the number of keys, then the keys it returns). Each shard is a B-tree
+// ordered by key. Its lock is always taken after otter's bucket lock of
+// the key, never before: the store registers a key from inside an otter
+// Compute and unregisters it from OnAtomicDeletion, and it never calls
+// the cache while it holds a shard.
 //
 // Every registration gets a generation, which the value stored in the
 // cache carries. A removal names the generation it removes, so that the
 // late removal of a value that a newer write has already replaced (otter
 // reports an expired entry that a write replaces after the write has
-// registered) leaves the key indexed.
+// registered) leaves the key indexed. A write over a live entry keeps
+// its generation and does not touch the index at all.
 type index struct {
 	seed   maphash.Seed
 	mask   uint64
@@ -33,19 +35,23 @@ type index struct {
 }
 
 type indexShard struct {
-	mu       sync.Mutex
-	next     uint64            // the last generation given out
-	gens     map[string]uint64 // indexed key → generation of its value
-	children map[string]keySet // prefix → keys under it
-	_        [64]byte          // keeps neighbouring shards' locks off one cache line
+	mu   sync.Mutex
+	next uint64                   // the last generation given out
+	keys *btree.BTreeG[indexItem] // the shard's keys, in byte order
+	_    [64]byte                 // keeps neighbouring shards' locks off one cache line
 }
 
-// keySet is a set of keys that allocates no map while it holds one key,
-// as the sets of the deepest prefixes mostly do.
-type keySet struct {
-	one  string              // the only key, when many is nil
-	many map[string]struct{} // the keys, once there have been two
+// indexItem is a key and the generation of its current value.
+type indexItem struct {
+	key string
+	gen uint64
 }
+
+func byKey(a, b indexItem) bool { return a.key < b.key }
+
+// degree is the B-trees' minimum degree: nodes of 31 to 63 keys, so a
+// shard of a million keys is four levels deep.
+const degree = 32
 
 func newIndex() *index {
 	n := 16
@@ -54,49 +60,22 @@ func newIndex() *index {
 	}
 	ix := &index{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]indexShard, n)}
 	for i := range ix.shards {
-		ix.shards[i].gens = map[string]uint64{}
-		ix.shards[i].children = map[string]keySet{}
+		ix.shards[i].keys = btree.NewG(degree, byKey)
 	}
 	return ix
-}
-
-// indexed reports whether key has a prefix to be filed under.
-func indexed(key string) bool {
-	return strings.Contains(key, sep)
 }
 
 func (ix *index) shard(key string) *indexShard {
 	return &ix.shards[maphash.String(ix.seed, key)&ix.mask]
 }
 
-// prefixes calls fn with every prefix of key that ends in "::", the
-// whole key included if it ends so; overlapping separators ("a:::b")
-// yield one prefix per position.
-func prefixes(key string, fn func(p string)) {
-	for i := strings.Index(key, sep); i >= 0; {
-		fn(key[:i+len(sep)])
-		j := strings.Index(key[i+1:], sep)
-		if j < 0 {
-			return
-		}
-		i += 1 + j
-	}
-}
-
-// add registers a new value of key and returns its generation, or 0 for
-// a key that has no prefix to be filed under.
+// add registers a new value of key and returns its generation, never 0.
 func (ix *index) add(key string) uint64 {
-	if !indexed(key) {
-		return 0
-	}
 	sh := ix.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.next++
-	if _, ok := sh.gens[key]; !ok {
-		prefixes(key, func(p string) { sh.children[p] = sh.children[p].with(key) })
-	}
-	sh.gens[key] = sh.next
+	sh.keys.ReplaceOrInsert(indexItem{key, sh.next})
 	return sh.next
 }
 
@@ -108,83 +87,124 @@ func (ix *index) remove(key string, gen uint64) {
 	sh := ix.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.gens[key] != gen {
-		return
+	if cur, ok := sh.keys.Get(indexItem{key: key}); ok && cur.gen == gen {
+		sh.keys.Delete(cur)
 	}
-	delete(sh.gens, key)
-	prefixes(key, func(p string) {
-		if s, ok := sh.children[p].without(key); ok {
-			sh.children[p] = s
-		} else {
-			delete(sh.children, p)
-		}
-	})
 }
 
-// under returns the keys filed under prefix, which must end in "::".
-// It costs one map lookup per shard plus the keys it returns.
+// under returns the keys that start with prefix, in no particular order.
+// It costs a seek per shard plus the keys it returns.
 func (ix *index) under(prefix string) []string {
 	var keys []string
 	for i := range ix.shards {
 		sh := &ix.shards[i]
 		sh.mu.Lock()
-		s, ok := sh.children[prefix]
-		if ok {
-			keys = s.appendTo(keys)
-		}
+		sh.keys.AscendGreaterOrEqual(indexItem{key: prefix}, func(it indexItem) bool {
+			if !strings.HasPrefix(it.key, prefix) {
+				return false
+			}
+			keys = append(keys, it.key)
+			return true
+		})
 		sh.mu.Unlock()
 	}
 	return keys
 }
 
-// size returns the number of keys indexed and of the shards' prefix
-// entries (a prefix counts once in each shard that files a key under it).
-func (ix *index) size() (keys, prefixes int) {
+// size returns the number of keys indexed.
+func (ix *index) size() int {
+	n := 0
 	for i := range ix.shards {
 		sh := &ix.shards[i]
 		sh.mu.Lock()
-		keys += len(sh.gens)
-		prefixes += len(sh.children)
+		n += sh.keys.Len()
 		sh.mu.Unlock()
 	}
-	return keys, prefixes
+	return n
 }
 
-// with returns s with key added; s may be the zero keySet.
-func (s keySet) with(key string) keySet {
-	switch {
-	case s.many != nil:
-		s.many[key] = struct{}{}
-	case s.one == "":
-		s.one = key
-	case s.one != key:
-		s.many = map[string]struct{}{s.one: {}, key: {}}
-		s.one = ""
-	}
-	return s
-}
+// batch is how many keys a sorted walk reads from a shard at a time, at
+// first: a page of the staff page (51 keys) spread over 16 shards takes
+// one batch from each. A shard that runs out of its batch reads the next
+// one twice as large, up to maxBatch, so that a long walk costs a seek
+// per maxBatch keys, not per key.
+const (
+	batch    = 8
+	maxBatch = 1024
+)
 
-// without returns s with key removed, and false once s is empty.
-func (s keySet) without(key string) (keySet, bool) {
-	if s.many != nil {
-		delete(s.many, key)
-		return s, len(s.many) > 0
+// sorted calls fn with the keys that start with prefix and sort after
+// after, in byte order, until fn returns false or ok() reports false.
+// fn runs without any lock held, so it may call the store; a key written
+// or removed while the walk runs may be listed or not.
+func (ix *index) sorted(prefix, after string, ok func() bool, fn func(key string) bool) {
+	from := max(prefix, after+"\x00")
+	if after == "" {
+		from = prefix
 	}
-	if s.one == key {
-		return keySet{}, false
-	}
-	return s, s.one != ""
-}
-
-func (s keySet) appendTo(keys []string) []string {
-	if s.many == nil {
-		if s.one != "" {
-			keys = append(keys, s.one)
+	m := merge{}
+	for i := range ix.shards {
+		c := &cursor{sh: &ix.shards[i], n: batch}
+		if c.fill(from, prefix) {
+			m = append(m, c)
 		}
-		return keys
 	}
-	for k := range s.many {
-		keys = append(keys, k)
+	heap.Init(&m)
+	for len(m) > 0 {
+		if !ok() {
+			return
+		}
+		c := m[0]
+		key := c.keys[0]
+		c.keys = c.keys[1:]
+		if len(c.keys) > 0 || (c.more && c.fill(key+"\x00", prefix)) {
+			heap.Fix(&m, 0)
+		} else {
+			heap.Pop(&m)
+		}
+		if !fn(key) {
+			return
+		}
 	}
-	return keys
+}
+
+// cursor is a sorted walk's place in one shard: the keys it has read
+// and not yet merged.
+type cursor struct {
+	sh   *indexShard
+	keys []string
+	n    int  // the size of the next batch
+	more bool // the shard may hold keys after the last one read
+}
+
+// fill reads the next batch of keys under prefix from from on, and
+// reports whether it read any.
+func (c *cursor) fill(from, prefix string) bool {
+	c.keys = c.keys[:0]
+	c.sh.mu.Lock()
+	c.sh.keys.AscendGreaterOrEqual(indexItem{key: from}, func(it indexItem) bool {
+		if !strings.HasPrefix(it.key, prefix) {
+			return false
+		}
+		c.keys = append(c.keys, it.key)
+		return len(c.keys) < c.n
+	})
+	c.sh.mu.Unlock()
+	c.more = len(c.keys) == c.n
+	c.n = min(2*c.n, maxBatch)
+	return len(c.keys) > 0
+}
+
+// merge is a min-heap of cursors by their next key.
+type merge []*cursor
+
+func (m merge) Len() int           { return len(m) }
+func (m merge) Less(i, j int) bool { return m[i].keys[0] < m[j].keys[0] }
+func (m merge) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
+func (m *merge) Push(x any)        { *m = append(*m, x.(*cursor)) }
+func (m *merge) Pop() any {
+	old := *m
+	c := old[len(old)-1]
+	*m = old[:len(old)-1]
+	return c
 }

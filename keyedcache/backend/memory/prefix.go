@@ -1,9 +1,6 @@
 package memory
 
-import (
-	"context"
-	"strings"
-)
+import "context"
 
 // checkEvery is how many keys a walk handles between looks at its
 // context.
@@ -12,11 +9,9 @@ const checkEvery = 256
 // DeletePrefix removes every key that starts with prefix and returns how
 // many live entries it removed.
 //
-// Its cost is the number of keys under the longest "::"-ending head of
-// prefix, found through the index, plus a lookup per index shard: for a
-// prefix that ends in "::", as the core's always do, that is the number
-// of keys removed. A prefix with no "::" at all has no such head and
-// costs a scan of every key. Keys written while it runs may stay.
+// Its cost is the keys it removes, found through the index, plus a seek
+// per index shard, whatever the prefix and however many other keys the
+// store holds. Keys written while it runs may stay.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 	removed, _, err := s.deletePrefix(ctx, prefix)
 	return removed, err
@@ -35,9 +30,6 @@ func (s *Store) deletePrefix(ctx context.Context, prefix string) (removed, visit
 				return removed, visited, err
 			}
 		}
-		if !strings.HasPrefix(key, prefix) {
-			continue
-		}
 		if _, existed := s.c.Invalidate(key); existed {
 			removed++
 		}
@@ -47,8 +39,10 @@ func (s *Store) deletePrefix(ctx context.Context, prefix string) (removed, visit
 
 // ScanKeys calls fn with every live key that starts with prefix, in no
 // particular order, until fn returns false; fn may call the store. The
-// listing is complete, at the cost DeletePrefix documents. A key written
-// or deleted while it runs may be listed or not.
+// listing is complete, at the cost DeletePrefix documents, and it holds
+// every key under prefix in memory while it runs: to read a page, use
+// ScanKeysAfter. A key written or deleted while it runs may be listed or
+// not.
 func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
@@ -60,9 +54,6 @@ func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string)
 				return false, err
 			}
 		}
-		if !strings.HasPrefix(key, prefix) {
-			continue
-		}
 		if _, live := s.c.GetEntryQuietly(key); live && !fn(key) {
 			break
 		}
@@ -70,20 +61,35 @@ func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string)
 	return true, nil
 }
 
-// candidates returns keys among which are all the keys that start with
-// prefix, and how many keys it looked at to find them: the keys filed
-// under the longest "::"-ending head of prefix, or, when prefix has no
-// "::", the keys a scan of the whole cache finds to start with prefix.
-func (s *Store) candidates(prefix string) (keys []string, visited int) {
-	if i := strings.LastIndex(prefix, sep); i >= 0 {
-		keys = s.idx.under(prefix[:i+len(sep)])
-		return keys, len(keys)
+// ScanKeysAfter calls fn, in byte order, with every live key that
+// starts with prefix and sorts after after ("" lists from the first),
+// until fn returns false; fn may call the store. It reads the index a
+// batch at a time from a seek in each shard, so a page of keys costs the
+// page (and a seek per shard), however many keys the store holds. A key
+// written or deleted while it runs may be listed or not.
+func (s *Store) ScanKeysAfter(ctx context.Context, prefix, after string, fn func(key string) bool) (bool, error) {
+	if s.closed.Load() {
+		return false, ErrClosed
 	}
-	for key := range s.c.Keys() {
-		visited++
-		if strings.HasPrefix(key, prefix) {
-			keys = append(keys, key)
+	var err error
+	n := 0
+	s.idx.sorted(prefix, after, func() bool {
+		if n++; n%checkEvery == 0 {
+			err = ctx.Err()
 		}
-	}
-	return keys, visited
+		return err == nil
+	}, func(key string) bool {
+		if _, live := s.c.GetEntryQuietly(key); live {
+			return fn(key)
+		}
+		return true
+	})
+	return err == nil, err
+}
+
+// candidates returns the keys that start with prefix, found through the
+// index, and how many keys it looked at to find them (as many).
+func (s *Store) candidates(prefix string) (keys []string, visited int) {
+	keys = s.idx.under(prefix)
+	return keys, len(keys)
 }

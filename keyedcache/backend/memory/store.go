@@ -71,6 +71,7 @@ var (
 	_ backend.Incrementer       = (*Store)(nil)
 	_ backend.CompareAndSwapper = (*Store)(nil)
 	_ backend.KeyLister         = (*Store)(nil)
+	_ backend.SortedKeyLister   = (*Store)(nil)
 	_ backend.TTLReader         = (*Store)(nil)
 	_ backend.Statser           = (*Store)(nil)
 	_ backend.Pinger            = (*Store)(nil)
@@ -84,7 +85,7 @@ type item struct {
 	b     []byte        // the value, owned by the store; nil for an object
 	obj   any           // the value stored by SetObject, if isObj
 	ttl   time.Duration // what the expiry calculator gives the write; see expireAfter
-	gen   uint64        // the key's index generation, 0 if not indexed
+	gen   uint64        // the key's index generation
 	isObj bool
 }
 
