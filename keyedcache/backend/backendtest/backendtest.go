@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) (a, b backend.Backend), opts ...O
 		t.Run("UnicodeKeys", s.testRawUnicodeKeys)
 		t.Run("Expiry", s.testRawExpiry)
 		t.Run("Capabilities", s.testRawCapabilities)
+		t.Run("SortedKeys", s.testRawSortedKeys)
 	})
 	t.Run("cache", func(t *testing.T) {
 		t.Run("TypedRoundTrip", s.testTypedRoundTrip)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"keyedcache.dev/keyedcache/backend"
 )
@@ -256,4 +257,68 @@ func (s *suite) testRawCapabilities(t *testing.T) {
 		t.Fatalf("Clear: %v", err)
 	}
 	wantMiss(t, b, "raw::clear")
+}
+
+// testRawSortedKeys checks a backend.SortedKeyLister against the order
+// and the cursor rules users page by: byte order (not locale or length
+// order), only keys under the prefix, strictly after the cursor, a stop
+// when fn says so, and no deleted key.
+func (s *suite) testRawSortedKeys(t *testing.T) {
+	a, b := s.open(t)
+	sl, ok := b.(backend.SortedKeyLister)
+	if !ok {
+		return // nothing to check: the backend lists in no order
+	}
+	ctx := ctxFor(t)
+	const prefix = "raw::sorted::"
+	want := []string{prefix, prefix + "0", prefix + "A", prefix + "a", prefix + "a:", prefix + "a::b",
+		prefix + "a::b::c", prefix + "b", prefix + "~", prefix + "é", prefix + "日本"}
+	for i := range 40 { // more than a small batch, in an order that is not the writes'
+		want = append(want, fmt.Sprintf("%sn::%02d", prefix, (i*7)%40))
+	}
+	for _, k := range append(want, "raw::sorte", "raw::sortedx", "raw::sorted:") {
+		mustSet(t, a, k, []byte("x"), time.Minute)
+	}
+	mustSet(t, a, prefix+"gone", []byte("x"), time.Minute)
+	if _, err := a.Delete(ctx, prefix+"gone"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	slices.Sort(want)
+	list := func(prefix, after string, stop int) []string {
+		t.Helper()
+		var got []string
+		complete, err := sl.ScanKeysAfter(ctx, prefix, after, func(k string) bool {
+			got = append(got, k)
+			return len(got) != stop
+		})
+		if err != nil || !complete {
+			t.Fatalf("ScanKeysAfter(%q, %q) = %v, %v; want complete", prefix, after, complete, err)
+		}
+		return got
+	}
+	if d := cmp.Diff(want, list(prefix, "", 0)); d != "" {
+		t.Fatalf("ScanKeysAfter(%q, \"\"): every key under the prefix in byte order (-want +got):\n%s", prefix, d)
+	}
+	for _, i := range []int{0, 1, 5, 17, len(want) - 2, len(want) - 1} {
+		if d := cmp.Diff(want[i+1:], list(prefix, want[i], 0), cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("ScanKeysAfter after %q: the keys after it (-want +got):\n%s", want[i], d)
+		}
+	}
+	between := prefix + "a::a" // not a key: the keys after it start at a::b
+	i, _ := slices.BinarySearch(want, between)
+	if d := cmp.Diff(want[i:], list(prefix, between, 0)); d != "" {
+		t.Fatalf("ScanKeysAfter after %q (-want +got):\n%s", between, d)
+	}
+	if d := cmp.Diff(want, list(prefix, "raw::", 0)); d != "" {
+		t.Fatalf("ScanKeysAfter after a cursor before the prefix (-want +got):\n%s", d)
+	}
+	if got := list(prefix, prefix+"\xff", 0); len(got) != 0 {
+		t.Fatalf("ScanKeysAfter after every key under the prefix = %q, want none", got)
+	}
+	if d := cmp.Diff(want[:3], list(prefix, "", 3)); d != "" {
+		t.Fatalf("ScanKeysAfter stopped after 3 (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(want[5:8], list(prefix, want[4], 3)); d != "" {
+		t.Fatalf("ScanKeysAfter from a cursor, stopped after 3 (-want +got):\n%s", d)
+	}
 }
