@@ -48,6 +48,15 @@
 // nothing else, never a whole database: other programs sharing the server
 // keep their keys.
 //
+// The index also lists the keys in byte order from a cursor
+// ([Store.ScanKeysAfter]), which is how the core's ListKeys, and so the
+// staff page, reads a page of keys: a page of 50 is one script that finds
+// the cursor in the index in O(log N), reads the next 64 members and
+// checks that each key still exists. It is one round trip, about 0.1ms
+// whether the store holds ten keys or a million, where a pass over every
+// key, which a listing in no order needs for each page, takes over a
+// second for a million (BenchmarkScanKeysAfter).
+//
 // Entries of keys that expired or were evicted stay in the index until a
 // sweep finds them. Since only a new entry can become such garbage, the
 // sweeps keep pace with new entries: after every 128 new entries a
@@ -70,7 +79,11 @@
 // hash tag ("{…}", placed on evenly spaced slots of the 16384) that
 // prefixes its keys and its own index, so that a write and its index
 // entry are one transaction on one node. Many-key reads are one MGET per
-// shard, and a prefix delete is one script per shard, all pipelined.
+// shard, and a prefix delete is one script per shard, all pipelined. A
+// listing in order merges the shards' indexes: a page of 50 keys is one
+// script per shard, reading 4 members each, in one pipelined round trip
+// per node — 1 to 3ms on three local nodes, however many keys there are
+// — and now and then one more script on a shard whose keys ran out.
 //
 // # Failure
 //

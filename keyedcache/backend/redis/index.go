@@ -120,10 +120,11 @@ func (s *Store) deleteRound(ctx context.Context, op, min, max string, shards []*
 }
 
 // ScanKeys calls fn with every live key that starts with prefix, until fn
-// returns false. The listing is complete — it reads the index, not a
-// sample — at the cost DeletePrefix documents, plus an EXISTS per key
-// to skip entries whose key has expired. A key written or deleted while
-// it runs may be listed or not.
+// returns false: in byte order on one server, in no particular order in
+// cluster mode (ScanKeysAfter lists in order in both). The listing is
+// complete — it reads the index, not a sample — at the cost DeletePrefix
+// documents, plus an EXISTS per key to skip entries whose key has
+// expired. A key written or deleted while it runs may be listed or not.
 func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (bool, error) {
 	min, max := lexRange(prefix)
 	active := make([]scanCursor, len(s.shards))

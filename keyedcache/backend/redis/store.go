@@ -30,6 +30,7 @@ var (
 	_ backend.Incrementer       = (*Store)(nil)
 	_ backend.CompareAndSwapper = (*Store)(nil)
 	_ backend.KeyLister         = (*Store)(nil)
+	_ backend.SortedKeyLister   = (*Store)(nil)
 	_ backend.TTLReader         = (*Store)(nil)
 	_ backend.Statser           = (*Store)(nil)
 	_ backend.Pinger            = (*Store)(nil)
