@@ -35,6 +35,7 @@ var (
 	_ backend.Incrementer       = (*Backend)(nil)
 	_ backend.CompareAndSwapper = (*Backend)(nil)
 	_ backend.KeyLister         = (*Backend)(nil)
+	_ backend.SortedKeyLister   = (*Backend)(nil)
 	_ backend.TTLReader         = (*Backend)(nil)
 	_ backend.Statser           = (*Backend)(nil)
 	_ backend.Pinger            = (*Backend)(nil)

@@ -113,6 +113,12 @@ func (sp *space) exec(ctx context.Context, req *request) *response {
 				return true
 			})
 		}
+	case opScanAfter:
+		if len(req.items) != 1 {
+			err = errWire
+			break
+		}
+		err = scanAfter(ctx, sp, req.items[0], resp)
 	default:
 		err = fmt.Errorf("unknown operation %d", req.op)
 	}

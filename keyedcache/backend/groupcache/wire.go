@@ -29,10 +29,11 @@ const (
 	opClear
 	opScan
 	opBump
-	opFill // a client's Fill: key, ttl, and the fill's name as value
+	opFill      // a client's Fill: key, ttl, and the fill's name as value
+	opScanAfter // a sorted listing's batch: prefix as key, the cursor as old, the batch size as delta
 )
 
-var opNames = [...]string{opPing: "ping", opGet: "get", opSet: "set", opAdd: "add", opDelete: "delete", opIncr: "incr", opCAS: "cas", opTouch: "touch", opTTL: "ttl", opDeletePrefix: "delete_prefix", opClear: "clear", opScan: "scan", opBump: "bump", opFill: "fill"}
+var opNames = [...]string{opPing: "ping", opGet: "get", opSet: "set", opAdd: "add", opDelete: "delete", opIncr: "incr", opCAS: "cas", opTouch: "touch", opTTL: "ttl", opDeletePrefix: "delete_prefix", opClear: "clear", opScan: "scan", opBump: "bump", opFill: "fill", opScanAfter: "scan_after"}
 
 func opName(op byte) string {
 	if int(op) < len(opNames) && opNames[op] != "" {
@@ -72,7 +73,8 @@ type item struct {
 }
 
 // A response answers a request: err for a failed request, else one
-// result per item, a count, and keys for opScan.
+// result per item, a count, and keys for opScan and opScanAfter (whose
+// count is 1 when the peer may hold keys after the last one).
 type response struct {
 	err     string
 	results []result
