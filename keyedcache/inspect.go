@@ -1,7 +1,6 @@
 package keyedcache
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"maps"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"keyedcache.dev/internal/keyheap"
 	"keyedcache.dev/keyedcache/backend"
 )
 
@@ -189,15 +189,14 @@ func (c *Cache) ListKeys(ctx context.Context, prefix, after string, limit int) (
 	} else {
 		first := true
 		for {
-			var sel smallest
-			sel.n = want - len(page.Keys)
+			sel := keyheap.NewSmallest(want - len(page.Keys))
 			seen, unmapped := 0, false
 			complete, err := kl.ScanKeys(ctx, c.prefix+prefix, func(bkey string) bool {
 				seen++
 				key, ok, lost := c.listed(bkey)
 				unmapped = unmapped || lost
 				if ok && (after == "" || key > after) && strings.HasPrefix(key, prefix) {
-					sel.offer(key)
+					sel.Offer(key)
 				}
 				return true
 			})
@@ -208,7 +207,7 @@ func (c *Cache) ListKeys(ctx context.Context, prefix, after string, limit int) (
 				page.Seen, first = seen, false
 			}
 			page.Complete = page.Complete && complete && !unmapped
-			cands := sel.sorted()
+			cands := sel.Sorted()
 			if !c.gens {
 				page.Keys = cands
 				break
@@ -224,7 +223,7 @@ func (c *Cache) ListKeys(ctx context.Context, prefix, after string, limit int) (
 			}
 			// Dead entries took places on this page: look further, after
 			// the last candidate, unless there was nothing more to see.
-			if len(page.Keys) >= want || len(cands) < sel.n {
+			if len(page.Keys) >= want || len(cands) < sel.N() {
 				break
 			}
 			after = cands[len(cands)-1]
@@ -234,48 +233,6 @@ func (c *Cache) ListKeys(ctx context.Context, prefix, after string, limit int) (
 		page.Keys, page.More = page.Keys[:limit], true
 	}
 	return page, nil
-}
-
-// smallest keeps the n smallest distinct keys offered, in a max-heap.
-type smallest struct {
-	n    int
-	keys []string
-	in   map[string]struct{}
-}
-
-func (s *smallest) Len() int           { return len(s.keys) }
-func (s *smallest) Less(i, j int) bool { return s.keys[i] > s.keys[j] }
-func (s *smallest) Swap(i, j int)      { s.keys[i], s.keys[j] = s.keys[j], s.keys[i] }
-func (s *smallest) Push(x any)         { s.keys = append(s.keys, x.(string)) }
-func (s *smallest) Pop() any {
-	k := s.keys[len(s.keys)-1]
-	s.keys = s.keys[:len(s.keys)-1]
-	return k
-}
-
-func (s *smallest) offer(key string) {
-	if s.in == nil {
-		s.in = make(map[string]struct{}, s.n)
-	}
-	if _, dup := s.in[key]; dup {
-		return
-	}
-	switch {
-	case len(s.keys) < s.n:
-		heap.Push(s, key)
-	case s.n > 0 && key < s.keys[0]:
-		delete(s.in, s.keys[0])
-		s.keys[0] = key
-		heap.Fix(s, 0)
-	default:
-		return
-	}
-	s.in[key] = struct{}{}
-}
-
-func (s *smallest) sorted() []string {
-	slices.Sort(s.keys)
-	return s.keys
 }
 
 // Entry is what Inspect finds under one key.

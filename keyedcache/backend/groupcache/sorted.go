@@ -1,10 +1,11 @@
 package groupcache
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"sync"
+
+	"keyedcache.dev/internal/keyheap"
 )
 
 // firstBatch is how many keys a sorted listing asks each peer for at
@@ -29,7 +30,7 @@ func (b *Backend) ScanKeysAfter(ctx context.Context, prefix, after string, fn fu
 	}
 	var (
 		mu    sync.Mutex
-		m     peerMerge
+		pcs   []*peerCursor
 		fails []error
 	)
 	b.fanout(func(peer string) error {
@@ -40,17 +41,17 @@ func (b *Backend) ScanKeysAfter(ctx context.Context, prefix, after string, fn fu
 		if err != nil {
 			fails = append(fails, err)
 		} else if len(pc.keys) > 0 {
-			m = append(m, pc)
+			pcs = append(pcs, pc)
 		}
 		return nil
 	})
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	heap.Init(&m)
+	h := keyheap.Init(pcs)
 	last, emitted := "", false
-	for len(m) > 0 {
-		pc := m[0]
+	for h.Len() > 0 {
+		pc := h.Min()
 		key := pc.keys[0]
 		pc.keys = pc.keys[1:]
 		if len(pc.keys) == 0 && pc.more {
@@ -62,9 +63,9 @@ func (b *Backend) ScanKeysAfter(ctx context.Context, prefix, after string, fn fu
 			}
 		}
 		if len(pc.keys) > 0 {
-			heap.Fix(&m, 0)
+			h.Fix()
 		} else {
-			heap.Pop(&m)
+			h.Drop()
 		}
 		if emitted && key == last {
 			continue // a key two peers hold while ownership moves
@@ -116,16 +117,5 @@ type peerCursor struct {
 	more bool     // the peer may hold keys after the last one read
 }
 
-// peerMerge is a min-heap of peer cursors by their next key.
-type peerMerge []*peerCursor
-
-func (m peerMerge) Len() int           { return len(m) }
-func (m peerMerge) Less(i, j int) bool { return m[i].keys[0] < m[j].keys[0] }
-func (m peerMerge) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
-func (m *peerMerge) Push(x any)        { *m = append(*m, x.(*peerCursor)) }
-func (m *peerMerge) Pop() any {
-	old := *m
-	c := old[len(old)-1]
-	*m = old[:len(old)-1]
-	return c
-}
+// Head returns the cursor's next key, for keyheap.
+func (pc *peerCursor) Head() string { return pc.keys[0] }

@@ -1,13 +1,14 @@
 package memory
 
 import (
-	"container/heap"
 	"hash/maphash"
 	"runtime"
 	"strings"
 	"sync"
 
 	"github.com/google/btree"
+
+	"keyedcache.dev/internal/keyheap"
 )
 
 // index keeps every key of the store in byte order, so that a prefix
@@ -142,25 +143,25 @@ func (ix *index) sorted(prefix, after string, ok func() bool, fn func(key string
 	if after == "" {
 		from = prefix
 	}
-	m := merge{}
+	var cs []*cursor
 	for i := range ix.shards {
 		c := &cursor{sh: &ix.shards[i], n: batch}
 		if c.fill(from, prefix) {
-			m = append(m, c)
+			cs = append(cs, c)
 		}
 	}
-	heap.Init(&m)
-	for len(m) > 0 {
+	h := keyheap.Init(cs)
+	for h.Len() > 0 {
 		if !ok() {
 			return
 		}
-		c := m[0]
+		c := h.Min()
 		key := c.keys[0]
 		c.keys = c.keys[1:]
 		if len(c.keys) > 0 || (c.more && c.fill(key+"\x00", prefix)) {
-			heap.Fix(&m, 0)
+			h.Fix()
 		} else {
-			heap.Pop(&m)
+			h.Drop()
 		}
 		if !fn(key) {
 			return
@@ -195,16 +196,5 @@ func (c *cursor) fill(from, prefix string) bool {
 	return len(c.keys) > 0
 }
 
-// merge is a min-heap of cursors by their next key.
-type merge []*cursor
-
-func (m merge) Len() int           { return len(m) }
-func (m merge) Less(i, j int) bool { return m[i].keys[0] < m[j].keys[0] }
-func (m merge) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
-func (m *merge) Push(x any)        { *m = append(*m, x.(*cursor)) }
-func (m *merge) Pop() any {
-	old := *m
-	c := old[len(old)-1]
-	*m = old[:len(old)-1]
-	return c
-}
+// Head returns the cursor's next key, for keyheap.
+func (c *cursor) Head() string { return c.keys[0] }

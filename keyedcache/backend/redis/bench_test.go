@@ -1,7 +1,6 @@
 package redis_test
 
 import (
-	"container/heap"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"keyedcache.dev/internal/keyheap"
 	"keyedcache.dev/internal/testserver"
 	"keyedcache.dev/keyedcache/backend"
 	"keyedcache.dev/keyedcache/backend/redis"
@@ -142,33 +142,14 @@ func pageSorted(b *testing.B, s *redis.Store, after string, size int) []string {
 // pageScan reads a page the old way: every key under the prefix, keeping
 // the size smallest after the cursor in a max-heap.
 func pageScan(b *testing.B, s *redis.Store, after string, size int) []string {
-	h := make(maxHeap, 0, size)
+	top := keyheap.NewSmallest(size)
 	if _, err := s.ScanKeys(b.Context(), "bench::", func(k string) bool {
-		switch {
-		case k <= after:
-		case len(h) < size:
-			heap.Push(&h, k)
-		case k < h[0]:
-			h[0] = k
-			heap.Fix(&h, 0)
+		if k > after {
+			top.Offer(k)
 		}
 		return true
 	}); err != nil {
 		b.Fatal(err)
 	}
-	slices.Sort(h)
-	return h
-}
-
-type maxHeap []string
-
-func (h maxHeap) Len() int           { return len(h) }
-func (h maxHeap) Less(i, j int) bool { return h[i] > h[j] }
-func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *maxHeap) Push(x any)        { *h = append(*h, x.(string)) }
-func (h *maxHeap) Pop() any {
-	old := *h
-	k := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return k
+	return top.Sorted()
 }

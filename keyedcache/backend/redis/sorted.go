@@ -1,13 +1,14 @@
 package redis
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/redis/rueidis"
+
+	"keyedcache.dev/internal/keyheap"
 )
 
 // Listing in order. The index of a shard is already in byte order, so on
@@ -78,15 +79,15 @@ func (s *Store) ScanKeysAfter(ctx context.Context, prefix, after string, fn func
 	if err := s.fill(ctx, max, cursors); err != nil {
 		return false, err
 	}
-	h := make(mergeHeap, 0, len(cursors))
+	var live []*mergeCursor
 	for _, c := range cursors {
 		if len(c.keys) > 0 {
-			h = append(h, c)
+			live = append(live, c)
 		}
 	}
-	heap.Init(&h)
-	for len(h) > 0 {
-		c := h[0]
+	h := keyheap.Init(live)
+	for h.Len() > 0 {
+		c := h.Min()
 		k := c.keys[0]
 		c.keys = c.keys[1:]
 		if !fn(k) {
@@ -94,7 +95,7 @@ func (s *Store) ScanKeysAfter(ctx context.Context, prefix, after string, fn func
 		}
 		if len(c.keys) == 0 {
 			if !c.more {
-				heap.Pop(&h)
+				h.Drop()
 				continue
 			}
 			// The shard's next key may be the smallest of all: it must
@@ -102,7 +103,7 @@ func (s *Store) ScanKeysAfter(ctx context.Context, prefix, after string, fn func
 			// also reads on every shard that has used half its last
 			// batch, which would soon need one of its own.
 			next := []*mergeCursor{c}
-			for _, o := range h[1:] {
+			for _, o := range h.All()[1:] {
 				if o.more && 2*len(o.keys) <= o.last {
 					next = append(next, o)
 				}
@@ -111,11 +112,11 @@ func (s *Store) ScanKeysAfter(ctx context.Context, prefix, after string, fn func
 				return false, err
 			}
 			if len(c.keys) == 0 {
-				heap.Pop(&h)
+				h.Drop()
 				continue
 			}
 		}
-		heap.Fix(&h, 0)
+		h.Fix()
 	}
 	return true, nil
 }
@@ -195,18 +196,5 @@ func (s *Store) fetch(ctx context.Context, max string, cursors []*mergeCursor) (
 	return nil
 }
 
-// A mergeHeap holds the cursors that have keys, the one with the
-// smallest next key first.
-type mergeHeap []*mergeCursor
-
-func (h mergeHeap) Len() int           { return len(h) }
-func (h mergeHeap) Less(i, j int) bool { return h[i].keys[0] < h[j].keys[0] }
-func (h mergeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)        { *h = append(*h, x.(*mergeCursor)) }
-func (h *mergeHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return c
-}
+// Head returns the cursor's next key, for keyheap.
+func (c *mergeCursor) Head() string { return c.keys[0] }
