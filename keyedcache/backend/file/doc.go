@@ -43,6 +43,25 @@
 // and Incr remove the key's entry instead and succeed, as if it had been
 // stored and evicted at once; Add stores nothing and returns false.
 //
+// Keys are listed in two ways. ScanKeys (and DeletePrefix, and
+// BackendStats) read the header of every entry file, in no particular
+// order: O(entries) whatever the prefix. ScanKeysAfter lists in byte
+// order from a cursor, which is how the staff page reads a page of
+// keys, through a listing index the Store builds on its first call:
+// for each fan-out directory, its keys in order and what a stat of it
+// showed. The first call reads every header once; later calls stat the
+// fan-out directories, read again only those that changed (the names,
+// and headers only for new names) and check each key they hand out
+// against its file, so a page of 50 keys out of a million costs about
+// what it costs out of ten thousand: about 1 ms, 50 header reads and
+// 256 stats. The first call costs about 5 s per million
+// entries, and the index takes 100 to 150 bytes per entry with short
+// keys, for the life of the Store; a Store that never calls
+// ScanKeysAfter has none, and nothing else reads or updates it. While
+// writers touch every fan-out directory between two calls, each call
+// reads every name again (not the headers): about 0.5 s per million
+// entries. See Store.ScanKeysAfter.
+//
 // Register the backend by importing the package for its side effect and
 // open it by URL:
 //

@@ -17,7 +17,8 @@ var errStop = errors.New("stop")
 // ScanKeys calls fn with every live key that starts with prefix, in no
 // particular order, until fn returns false. It reads the header of every
 // entry file, so it costs O(entries) whatever the prefix; the listing is
-// complete, so complete is true unless err is not nil.
+// complete, so complete is true unless err is not nil. ScanKeysAfter
+// lists in order, a page at a time, for about the page's cost.
 func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (bool, error) {
 	if err := s.check(ctx); err != nil {
 		return false, err

@@ -61,8 +61,8 @@ type Options struct {
 
 // Store is a cache in a directory, one file per entry. It implements
 // backend.Backend and the optional Multi, PrefixDeleter, Toucher,
-// Incrementer, CompareAndSwapper, KeyLister, TTLReader, Statser and
-// Pinger. It is safe for concurrent use by goroutines, and by other
+// Incrementer, CompareAndSwapper, KeyLister, SortedKeyLister, TTLReader,
+// Statser and Pinger. It is safe for concurrent use by goroutines, and by other
 // Stores and processes sharing its directory.
 type Store struct {
 	dir           string
@@ -83,6 +83,10 @@ type Store struct {
 	count  atomic.Int64
 	bytes  atomic.Int64
 	cullMu sync.Mutex // one cull at a time per Store
+
+	// index serves ScanKeysAfter (sorted.go); it stays empty until the
+	// first call.
+	index keyIndex
 }
 
 var (
@@ -93,6 +97,7 @@ var (
 	_ backend.Incrementer       = (*Store)(nil)
 	_ backend.CompareAndSwapper = (*Store)(nil)
 	_ backend.KeyLister         = (*Store)(nil)
+	_ backend.SortedKeyLister   = (*Store)(nil)
 	_ backend.TTLReader         = (*Store)(nil)
 	_ backend.Statser           = (*Store)(nil)
 	_ backend.Pinger            = (*Store)(nil)
@@ -139,6 +144,7 @@ func New(dir string, opts Options) (*Store, error) {
 	for i := range s.stripes {
 		s.stripes[i].sem = make(chan struct{}, 1)
 	}
+	s.index.sem = make(chan struct{}, 1)
 	var n, size int64
 	err = s.walk(context.Background(), func(path string, k kind) error {
 		if k == kindEntry {
@@ -167,6 +173,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
 	}
+	s.dropIndex()
 	return s.closeLocks()
 }
 
