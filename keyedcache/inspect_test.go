@@ -14,6 +14,7 @@ import (
 
 	"keyedcache.dev/keyedcache"
 	"keyedcache.dev/keyedcache/backend"
+	"keyedcache.dev/keyedcache/backend/backendtest"
 	"keyedcache.dev/keyedcache/backend/dummy"
 	"keyedcache.dev/keyedcache/backend/file"
 	"keyedcache.dev/keyedcache/backend/memory"
@@ -59,26 +60,8 @@ func scanAll(t *testing.T, c *keyedcache.Cache, prefix string) ([]string, bool) 
 
 // pages reads every page of ListKeys and checks the page flags.
 func pages(t *testing.T, c *keyedcache.Cache, prefix string, limit int) (keys []string, n int) {
-	t.Helper()
-	after := ""
-	for {
-		p, err := c.ListKeys(t.Context(), prefix, after, limit)
-		if err != nil {
-			t.Fatalf("ListKeys(%q, %q, %d): %v", prefix, after, limit, err)
-		}
-		if len(p.Keys) > limit {
-			t.Fatalf("ListKeys returned %d keys, limit %d", len(p.Keys), limit)
-		}
-		if p.More && len(p.Keys) != limit {
-			t.Fatalf("ListKeys: More with a short page of %d", len(p.Keys))
-		}
-		n++
-		keys = append(keys, p.Keys...)
-		if !p.More {
-			return keys, n
-		}
-		after = p.Keys[len(p.Keys)-1]
-	}
+	keys, ps := backendtest.ListAll(t, c, prefix, limit)
+	return keys, len(ps)
 }
 
 func TestScanKeysStripsThePrefixAndKeepsOtherAliasesOut(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"keyedcache.dev/keyedcache"
 	"keyedcache.dev/keyedcache/backend"
+	"keyedcache.dev/keyedcache/backend/backendtest"
 	"keyedcache.dev/keyedcache/backend/file"
 )
 
@@ -61,14 +62,11 @@ func TestListKeysPagesInOrder(t *testing.T) {
 		}
 		return p
 	}
-	var got []string
-	for after := ""; ; {
-		p := page("doc::", after, 17)
-		got = append(got, p.Keys...)
-		if !p.More {
-			break
+	got, ps := backendtest.ListAll(t, site, "doc::", 17)
+	for _, p := range ps {
+		if p.Seen != -1 || !p.Complete {
+			t.Fatalf("ListKeys: Seen %d, Complete %v; want -1 (listed in order) and true", p.Seen, p.Complete)
 		}
-		after = p.Keys[len(p.Keys)-1]
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("pages of 17 (-want +got):\n%s", d)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"keyedcache.dev/keyedcache/backend"
+	"keyedcache.dev/keyedcache/backend/backendtest"
 	"keyedcache.dev/keyedcache/backend/memory"
 )
 
@@ -176,16 +177,7 @@ func TestScanKeysAfterPages(t *testing.T) {
 	if diff := cmp.Diff(sortedWant, after(t, s, "p::", "", 0)); diff != "" {
 		t.Fatalf("every key under p:: in byte order (-want +got):\n%s", diff)
 	}
-	var paged []string
-	for cursor, pages := "", 0; ; pages++ {
-		page := after(t, s, "p::", cursor, 51)
-		paged = append(paged, page...)
-		if len(page) < 51 {
-			break
-		}
-		cursor = page[len(page)-1]
-	}
-	if diff := cmp.Diff(sortedWant, paged); diff != "" {
+	if diff := cmp.Diff(sortedWant, backendtest.ScanAfterAll(t, s, "p::", 51)); diff != "" {
 		t.Fatalf("pages of 51 (-want +got):\n%s", diff)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"keyedcache.dev/internal/testserver"
 	"keyedcache.dev/keyedcache"
+	"keyedcache.dev/keyedcache/backend/backendtest"
 	"keyedcache.dev/keyedcache/backend/redis"
 )
 
@@ -224,30 +225,17 @@ func TestScanKeysAfterFails(t *testing.T) {
 	}
 }
 
-// pageThrough reads every page of c.ListKeys under prefix, passing the
-// last key of a page as after for the next, and checks each page's
-// flags.
+// pageThrough reads every page of c.ListKeys under prefix and checks
+// that each was read in order (Seen -1) and complete.
 func pageThrough(t *testing.T, c *keyedcache.Cache, prefix string, limit int) (keys []string, pages int) {
 	t.Helper()
-	after := ""
-	for {
-		p, err := c.ListKeys(ctxFor(t), prefix, after, limit)
-		if err != nil {
-			t.Fatalf("ListKeys(%q, %q, %d): %v", prefix, after, limit, err)
-		}
-		if len(p.Keys) > limit || (p.More && len(p.Keys) != limit) {
-			t.Fatalf("ListKeys(%q, %q, %d): %d keys, More=%v", prefix, after, limit, len(p.Keys), p.More)
-		}
+	keys, ps := backendtest.ListAll(t, c, prefix, limit)
+	for _, p := range ps {
 		if !p.Complete || p.Seen != -1 {
 			t.Fatalf("ListKeys: Complete=%v Seen=%d; want a complete page read in order (Seen -1)", p.Complete, p.Seen)
 		}
-		pages++
-		keys = append(keys, p.Keys...)
-		if !p.More {
-			return keys, pages
-		}
-		after = p.Keys[len(p.Keys)-1]
 	}
+	return keys, len(ps)
 }
 
 // TestListKeysPages pages through a cache's keys with the core's
