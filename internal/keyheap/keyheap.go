@@ -40,8 +40,10 @@ func (h *Heap[R]) Fix() { heap.Fix(&h.runs, 0) }
 // Drop removes Min, once it holds no more keys.
 func (h *Heap[R]) Drop() { heap.Pop(&h.runs) }
 
+// runs is the heap.Interface under Heap.
 type runs[R Run] []R
 
+// Len, Less, Swap, Push and Pop make runs a container/heap by Head.
 func (r runs[R]) Len() int           { return len(r) }
 func (r runs[R]) Less(i, j int) bool { return r[i].Head() < r[j].Head() }
 func (r runs[R]) Swap(i, j int)      { r[i], r[j] = r[j], r[i] }

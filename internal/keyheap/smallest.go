@@ -48,6 +48,7 @@ func (s *Smallest) Sorted() []string {
 // maxKeys is a max-heap of keys: the largest kept is the first to go.
 type maxKeys []string
 
+// Len, Less, Swap, Push and Pop make maxKeys a container/heap.
 func (h maxKeys) Len() int           { return len(h) }
 func (h maxKeys) Less(i, j int) bool { return h[i] > h[j] }
 func (h maxKeys) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
