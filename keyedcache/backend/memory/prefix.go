@@ -23,7 +23,8 @@ func (s *Store) deletePrefix(ctx context.Context, prefix string) (removed, visit
 	if s.closed.Load() {
 		return 0, 0, ErrClosed
 	}
-	keys, visited := s.candidates(prefix)
+	keys := s.idx.under(prefix)
+	visited = len(keys)
 	for i, key := range keys {
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -47,7 +48,7 @@ func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string)
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	keys, _ := s.candidates(prefix)
+	keys := s.idx.under(prefix)
 	for i, key := range keys {
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -85,11 +86,4 @@ func (s *Store) ScanKeysAfter(ctx context.Context, prefix, after string, fn func
 		return true
 	})
 	return err == nil, err
-}
-
-// candidates returns the keys that start with prefix, found through the
-// index, and how many keys it looked at to find them (as many).
-func (s *Store) candidates(prefix string) (keys []string, visited int) {
-	keys = s.idx.under(prefix)
-	return keys, len(keys)
 }
