@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -414,32 +415,15 @@ func mergeKeys(old, added []string, gone map[string]struct{}) []string {
 }
 
 // entryHash returns the hash an entry file name spells, and false for a
-// name that is not an entry's (isEntryName), in one pass over the name:
-// a busy directory's names are all looked at on every listing.
+// name that is not an entry's.
 func entryHash(name string) (h [sha256.Size]byte, ok bool) {
-	if len(name) != hashHexLen+len(entrySuffix) || name[hashHexLen:] != entrySuffix {
+	if !isEntryName(name) {
 		return h, false
 	}
-	for i := range h {
-		hi, ok1 := unhex(name[2*i])
-		lo, ok2 := unhex(name[2*i+1])
-		if !ok1 || !ok2 {
-			return h, false
-		}
-		h[i] = hi<<4 | lo
-	}
-	return h, true
-}
-
-// unhex returns the value of a lower-case hex digit.
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
+	var src [hashHexLen]byte // a copy on the stack: every name of a busy directory comes here
+	copy(src[:], name)
+	_, err := hex.Decode(h[:], src[:])
+	return h, err == nil
 }
 
 // dropIndex lets go of the listing index, after Close. A listing that
