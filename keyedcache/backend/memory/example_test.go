@@ -72,3 +72,35 @@ func ExampleStore_SetObject() {
 	fmt.Println(obj.(*cart).Items)
 	// Output: [shoe sock]
 }
+
+// Pages of keys in byte order, each starting after the last key of the
+// one before, as the staff page reads them: a page costs the page,
+// however many keys the store holds.
+func ExampleStore_ScanKeysAfter() {
+	ctx := context.Background()
+	s, err := memory.New(memory.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	for _, k := range []string{"p::4", "p::1", "p::5", "p::2", "p::3", "q::1"} {
+		s.Set(ctx, k, []byte("v"), time.Minute)
+	}
+	after := ""
+	for {
+		var page []string
+		s.ScanKeysAfter(ctx, "p::", after, func(key string) bool {
+			page = append(page, key)
+			return len(page) < 2
+		})
+		if len(page) == 0 {
+			break
+		}
+		fmt.Println(page)
+		after = page[len(page)-1]
+	}
+	// Output:
+	// [p::1 p::2]
+	// [p::3 p::4]
+	// [p::5]
+}
