@@ -24,7 +24,7 @@ import (
 // keep-alive PING left unanswered, Close): the tier then drops everything,
 // because what the server would have said on that connection is lost.
 //
-// The client has one connection per server (PipelineMultiplex 0), so that
+// The client has one connection per server (PipelineMultiplex -1), so that
 // a PING on it (Sync) is answered after every push the server sent there
 // before it read the PING: replies and pushes share the connection, in
 // order. In cluster mode a tracked key lives on the node of its shard's
@@ -58,7 +58,7 @@ func (s *Store) Track(invalidate func(keys []string)) (backend.TrackedReader, er
 	opt := s.conn.opt
 	opt.DisableCache = false               // RESP3 and CLIENT TRACKING ON on every connection
 	opt.ClientTrackingOptions = []string{} // the default mode: every key read is tracked (not OPTIN)
-	opt.PipelineMultiplex = 0              // one connection per server: see Sync
+	opt.PipelineMultiplex = -1             // one connection per server (0 means up to 4 to rueidis): see Sync
 	opt.CacheSizeEachConn = 1 << 10        // rueidis's own cache stays unused (no DoCache)
 	opt.ClientName = "keyedcache-near"
 	opt.OnInvalidations = func(ms []rueidis.RedisMessage) {
