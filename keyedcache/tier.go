@@ -11,8 +11,10 @@ import (
 // Tiers are first-level caches in front of a cache's backend. A read goes
 // key → request tier (if the context carries one) → process tier (the
 // near cache, if the alias has one) → backend → codec, and fills the
-// tiers it passed; a write fills or clears them; a delete clears them and,
-// for the process tier, tells the other processes (see tier_near.go).
+// tiers it passed; a write fills or clears them; a delete clears them.
+// Every write and delete that reaches the backend is also made known to
+// the other processes' process tiers, whether this cache has tiers or not
+// (see NearCache and tier_presence.go).
 //
 // Both tiers keep the stored form of a value (the bytes the codec wrote),
 // so a read from a tier decodes a fresh copy, as a read from the backend

@@ -114,8 +114,10 @@ type nearStep struct {
 
 var nearSteps = []nearStep{
 	{name: "set", keys: []string{"set::k"},
-		change: func(t *testing.T, c *keyedcache.Cache, _ *testserver.Server) { c.Set(ctxFor(t), c.Key("set", "k"), "new") },
-		want:   map[string]string{"set::k": "new"}},
+		change: func(t *testing.T, c *keyedcache.Cache, _ *testserver.Server) {
+			c.Set(ctxFor(t), c.Key("set", "k"), "new")
+		},
+		want: map[string]string{"set::k": "new"}},
 	{name: "delete", keys: []string{"del::k"},
 		change: func(t *testing.T, c *keyedcache.Cache, _ *testserver.Server) { c.Delete(ctxFor(t), "del", "k") },
 		want:   map[string]string{"del::k": ""}},

@@ -30,8 +30,7 @@ func (nt *nearTier) invalidated(keys []string) {
 // change to what that read.
 func (c *Cache) fetchTracked(ctx context.Context, nt *nearTier, key string) (data []byte, ttl time.Duration, fill bool, err error) {
 	data, ttl, found, err := nt.tracked.Get(ctx, key)
-	if err != nil {
-		c.fail("near_get", key, err)
+	if err != nil { // not counted: the tier's next check fails too, and counts
 		data, _, err = c.fetch(ctx, key)
 		return data, 0, false, err
 	}
@@ -53,8 +52,7 @@ func (c *Cache) readMany(ctx context.Context, nt *nearTier, fill *bool, keys []s
 		if err == nil {
 			return raw, ttls, nil
 		}
-		c.fail("near_get_many", "", err)
-		*fill = false
+		*fill = false // as in fetchTracked
 	}
 	raw, err := c.getManyRaw(ctx, keys)
 	return raw, nil, err
