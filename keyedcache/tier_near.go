@@ -43,7 +43,7 @@ import (
 // than Staleness. A connection that closes, for whatever reason, empties
 // the tier. Each entry is kept for at most its remaining TTL in Redis (read
 // with the value, in the same round trip) and at most TTL. Writers do
-// nothing extra. Redis 6 or later is needed; against a server that does
+// nothing at all for the tiers. Redis 6 or later is needed; against a server that does
 // not allow tracking the tier stays empty (reads go to the server, and
 // the failed checks are counted and logged).
 //
@@ -67,8 +67,8 @@ import (
 // Writing the log costs a writer two round trips per write, which a
 // writer pays only while some process has a tier to read it. Tiers
 // advertise themselves with a presence marker ("%near::here", a random
-// token with a TTL of a few minutes that they renew), and every Cache on a
-// shared backend, whether it has a tier or not, looks for the marker at
+// token with a TTL of a few minutes that they renew), and every Cache on
+// such a backend, whether it has a tier or not, looks for the marker at
 // most once a second (presenceEvery), in the background, never on a
 // write's path once it has looked. So a writer where no tier exists pays
 // nothing per write; see tier_presence.go for how a writer decides, and
@@ -232,8 +232,7 @@ func newNearTier(c *Cache, n NearCache, every time.Duration) (*nearTier, error) 
 	if c.objects != nil {
 		return nil, &backend.ConfigError{Param: "near_entries", Reason: "a by-reference alias is in process memory already; it has no use for a process tier"}
 	}
-	tracker, tracking := c.b.(backend.Tracker)
-	tracking = tracking && !c.gens // invalidations name backend keys: they must be the keys
+	tracker, tracking := trackerOf(c)
 	if !tracking {
 		if err := logCapable(c); err != nil {
 			return nil, err
@@ -266,6 +265,14 @@ func newNearTier(c *Cache, n NearCache, every time.Duration) (*nearTier, error) 
 		nt.log = newNearLog(c)
 	}
 	return nt, nil
+}
+
+// trackerOf returns c's backend as a Tracker if the process tiers on it
+// use one: when it is one and its keys are the keys (no namespace
+// generations), since invalidations name backend keys.
+func trackerOf(c *Cache) (backend.Tracker, bool) {
+	t, ok := c.b.(backend.Tracker)
+	return t, ok && !c.gens
 }
 
 func (nt *nearTier) now() int64 { return int64(time.Since(nt.base)) }

@@ -67,10 +67,12 @@ type sighting struct {
 }
 
 // newPublisher returns c's publisher, or nil when no other process can
-// share c's entries (an in-process store, a by-reference alias) or when
-// the backend cannot keep the log at all.
+// share c's entries (an in-process store, a by-reference alias), when
+// the backend cannot keep the log at all, or when the process tiers on it
+// have its server report changes instead (a backend.Tracker): on Redis,
+// writers do nothing, not even look for a marker.
 func newPublisher(c *Cache, every time.Duration) *publisher {
-	if c.objects != nil || logCapable(c) != nil {
+	if _, tracked := trackerOf(c); tracked || c.objects != nil || logCapable(c) != nil {
 		return nil
 	}
 	if _, local := c.b.(*memory.Store); local {
