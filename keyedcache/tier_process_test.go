@@ -304,8 +304,8 @@ func nearReader(t *testing.T, role string) {
 		// Read every key until well past the bound; no read that starts
 		// past it may answer "old" for a key the change changed.
 		var lastOld, firstLate time.Time
-		reads, late := 0, 0
-		for time.Now().Before(bound.Add(2 * procStaleness)) {
+		reads, late, past := 0, 0, 0 // past: reads that started past the bound
+		for time.Now().Before(bound.Add(2*procStaleness)) || past < 3 {
 			for _, k := range st.keys {
 				if st.want[k] == "old" {
 					continue
@@ -313,6 +313,9 @@ func nearReader(t *testing.T, role string) {
 				start := time.Now()
 				v, ok := read(k)
 				reads++
+				if start.After(bound) {
+					past++
+				}
 				if ok && v == "old" {
 					lastOld = start
 					if start.After(bound) {
