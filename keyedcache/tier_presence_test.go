@@ -12,7 +12,7 @@ import (
 
 // Writers without a process tier of their own tell the processes that
 // have one (tier_presence.go). Two Cache values on one store stand for two
-// processes, as in tier_near_test.go; tier_process_test.go uses real ones.
+// processes, as in tier_near_test.go; package neartest uses real ones.
 
 const hereKey = "%near::here"
 

@@ -1,4 +1,4 @@
-package keyedcache_test
+package neartest_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 )
 
 // The process tier on Redis, where the server reports changes: two Cache
-// values in this process (tier_process_test.go has real processes).
+// values in this process (process_test.go has real processes).
 
 func TestNearTrackedGetMany(t *testing.T) {
 	srv := testserver.Redis(t)
@@ -76,4 +76,14 @@ func TestNearTrackedEntryExpiresWithItsKey(t *testing.T) {
 	if v, err := keyedcache.Get[string](ctx, reader, "k"); err == nil {
 		t.Errorf("Get after the key's TTL = %q: the tier kept it past its TTL in Redis", v)
 	}
+}
+
+func open(t testing.TB, rawURL string) *keyedcache.Cache {
+	t.Helper()
+	c, err := keyedcache.Open(rawURL)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", rawURL, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

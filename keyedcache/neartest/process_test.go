@@ -1,4 +1,4 @@
-package keyedcache_test
+package neartest_test
 
 import (
 	"context"
