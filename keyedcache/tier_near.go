@@ -43,9 +43,9 @@ import (
 // than Staleness. A connection that closes, for whatever reason, empties
 // the tier. Each entry is kept for at most its remaining TTL in Redis (read
 // with the value, in the same round trip) and at most TTL. Writers do
-// nothing at all for the tiers. Redis 6 or later is needed; against a server that does
-// not allow tracking the tier stays empty (reads go to the server, and
-// the failed checks are counted and logged).
+// nothing at all for the tiers. Redis 6 or later is needed; against a
+// server that does not allow tracking the tier stays empty (reads go to
+// the server, and the failed checks are counted and logged).
 //
 // # Elsewhere: an invalidation log, written only when someone reads it
 //
@@ -64,8 +64,9 @@ import (
 // starts at a random value, so one evicted and created again cannot pass
 // for the old one.
 //
-// Writing the log costs a writer two round trips per write, which a
-// writer pays only while some process has a tier to read it. Tiers
+// Writing the log costs a writer two more operations per write (the
+// increment and the slot), which a writer pays only while some process
+// has a tier to read it. Tiers
 // advertise themselves with a presence marker ("%near::here", a random
 // token with a TTL of a few minutes that they renew), and every Cache on
 // such a backend, whether it has a tier or not, looks for the marker at
@@ -78,16 +79,17 @@ import (
 //     that began at most presenceEvery earlier (measured by both its
 //     monotonic and its wall clock); with no such look it looks first, and
 //     when the look fails it writes the log anyway.
-//   - A new tier answers nothing, and keeps nothing, until 2×presenceEvery
-//     after its marker was in place: by then every writer's decision rests
-//     on a look that began after the marker was there, and saw it.
+//   - A new tier answers nothing, and keeps nothing, until NearWarmUp
+//     (2×presenceEvery) after its marker was in place: by then every
+//     writer's decision rests on a look that began after the marker was
+//     there, and saw it.
 //   - A tier reads the marker with the counter at every check. A marker that
 //     is gone or holds another token (it expired, was evicted or cleared,
 //     and writers may have seen it missing) makes the tier drop everything
-//     and wait 2×presenceEvery again after putting its own back.
+//     and wait NearWarmUp again after putting its own back.
 //
-// A tier of a process that writes too writes the log always, without
-// looking. No clock is shared between processes. Values that merely
+// A process whose alias has a tier writes the log after every write,
+// without looking. No clock is shared between processes. Values that merely
 // expire in these backends, or are written around keyedcache, stay in the
 // tier for at most TTL; a write that failed (a timeout) but still reached
 // the backend is not logged either. The backend must increment atomically
