@@ -89,7 +89,7 @@ func (h *Handler) apiKey(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := h.timeout(r.Context())
 	defer cancel()
-	ki := inspect(ctx, c, q.Get("key"), detailPreview, true)
+	ki := h.inspect(ctx, c, q.Get("key"), detailPreview, true)
 	switch {
 	case ki.Gone:
 		writeJSON(w, http.StatusNotFound, ki)

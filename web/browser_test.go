@@ -198,7 +198,7 @@ func TestBrowser(t *testing.T) {
 	mux.HandleFunc("/login", ls.login)
 	mux.Handle("/cache/", http.StripPrefix("/cache", web.New(web.Options{
 		Registry: reg, Auth: web.AuthorizerFunc(ls.auth), LoginURL: "/login", PageSize: 20,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), ShowValues: true,
 	})))
 	ts := httptest.NewServer(mux) // 127.0.0.1, a free port
 	t.Cleanup(ts.Close)

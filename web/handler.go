@@ -36,6 +36,19 @@ type Options struct {
 	// Logger records every deletion with the user who made it (default
 	// slog.Default()).
 	Logger *slog.Logger
+
+	// ShowValues turns on the previews of cached values: on the list of
+	// keys, on a key's page, and in the JSON endpoints (preview and
+	// value). Off, the default, the page shows every key with its size
+	// and time to live but no byte of any value: caches hold session
+	// tokens, passwords and personal data, and whoever is staff would
+	// read them. Why a value cannot be decoded still shows.
+	ShowValues bool
+	// RedactPrefixes hides the values of the keys that start with any
+	// of these prefixes, even with ShowValues: "session::", "user::".
+	// Keys are as the page lists them (without the alias's key prefix);
+	// the prefixes apply to every alias.
+	RedactPrefixes []string
 }
 
 // Handler is the staff page. It serves paths relative to where it is

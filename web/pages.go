@@ -72,6 +72,9 @@ type pageData struct {
 	Notice   string
 	Entry    keyInfo
 	Problem  string
+	// ShowValues is Options.ShowValues: without it the list of keys
+	// has no value column.
+	ShowValues bool
 }
 
 // counterNames are the Stats fields the page shows by name; any other
@@ -79,6 +82,7 @@ type pageData struct {
 var counterNames = []string{"alias", "backend", "enabled", "calls", "hits", "misses", "hit_rate", "errors", "decode_errors", "sets", "deletes"}
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d *pageData) {
+	d.ShowValues = h.opts.ShowValues
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
 		h.log.Error("keyedcache staff page: template failed", "template", name, "err", err)
@@ -216,7 +220,7 @@ func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
 	d := &pageData{User: userFrom(ctx), Aliases: h.aliasNames(), Current: &ai}
 	ictx, cancel := h.timeout(ctx)
 	defer cancel()
-	d.Entry = inspect(ictx, c, q.Get("key"), detailPreview, false)
+	d.Entry = h.inspect(ictx, c, q.Get("key"), detailPreview, false)
 	status := http.StatusOK
 	if d.Entry.Gone {
 		status = http.StatusNotFound
