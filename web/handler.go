@@ -1,9 +1,13 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,8 +37,9 @@ type Options struct {
 	// Timeout bounds each backend call the page makes (default 3s), so
 	// that a backend that hangs shows as down instead of hanging the page.
 	Timeout time.Duration
-	// Logger records every deletion with the user who made it (default
-	// slog.Default()).
+	// Logger records every deletion with the user who made it, and
+	// every failed login with the client's address and the user name
+	// tried — never the password (default slog.Default()).
 	Logger *slog.Logger
 
 	// ShowValues turns on the previews of cached values: on the list of
@@ -49,6 +54,16 @@ type Options struct {
 	// Keys are as the page lists them (without the alias's key prefix);
 	// the prefixes apply to every alias.
 	RedactPrefixes []string
+
+	// LoginLimit slows down the guessing of passwords, client by client;
+	// the zero value takes the defaults described on LoginLimit.
+	LoginLimit LoginLimit
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the page, whose X-Forwarded-For header names the client for
+	// LoginLimit and the log. Empty, the default, the client is the
+	// address the connection comes from, and X-Forwarded-For is ignored:
+	// anyone can write that header.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler is the staff page. It serves paths relative to where it is
@@ -75,6 +90,7 @@ type Handler struct {
 	reg  *keyedcache.Registry
 	log  *slog.Logger
 	mux  *http.ServeMux
+	lim  *limiter
 	root http.Handler
 }
 
@@ -87,7 +103,7 @@ func New(opts Options) *Handler {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 3 * time.Second
 	}
-	h := &Handler{opts: opts, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{opts: opts, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux(), lim: newLimiter(opts.LoginLimit)}
 	if h.reg == nil {
 		h.reg = keyedcache.DefaultRegistry()
 	}
@@ -135,14 +151,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authorize lets staff through to the routes and turns everyone else
-// away: anonymous to the login URL (or 401), others 403.
+// away: anonymous to the login URL (or 401), others 403, and a client
+// that failed to log in too often 429 until its wait is over.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Auth == nil {
 		http.Error(w, "the staff page has no Authorizer configured: every request is denied", http.StatusForbidden)
 		return
 	}
-	user, access := h.opts.Auth.Authorize(r)
 	api := strings.HasPrefix(r.URL.Path, "/api/")
+	client := h.clientID(r)
+	turn, wait, err := h.lim.enter(r.Context(), client)
+	switch {
+	case err != nil:
+		return // the client went away while waiting its turn
+	case wait > 0:
+		tooMany(w, wait, api)
+		return
+	}
+	user, access := h.opts.Auth.Authorize(r)
+	if f := h.lim.leave(turn, access == BadCredentials); f.failures > 0 {
+		h.log.Warn("keyedcache staff page: failed login", "client", client, "remote_addr", r.RemoteAddr,
+			"user", truncate(user, 64), "failures", f.failures, "wait", f.wait, "refused_meanwhile", f.refused)
+	}
 	switch access {
 	case Staff:
 		h.mux.ServeHTTP(w, r.WithContext(withUser(r.Context(), user)))
@@ -167,6 +197,18 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, "log in first", http.StatusUnauthorized)
 	}
+}
+
+// tooMany answers a client that must wait before its next login.
+func tooMany(w http.ResponseWriter, wait time.Duration, api bool) {
+	secs := max(int(math.Ceil(wait.Seconds())), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	msg := fmt.Sprintf("too many failed logins from your address: try again in %d s", secs)
+	if api {
+		writeJSONError(w, http.StatusTooManyRequests, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusTooManyRequests)
 }
 
 // loginRedirect is the login URL with the page asked for as next.

@@ -90,7 +90,8 @@ func TestLoginRedirectLikeUserPassesTest(t *testing.T) {
 }
 
 func TestBasicAuth(t *testing.T) {
-	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t)})
+	// Six failures from one client would make it wait (TestLoginLimit).
+	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t), LoginLimit: web.LoginLimit{Free: 10}})
 	for _, tc := range []struct {
 		user, pass string
 		status     int

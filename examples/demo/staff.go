@@ -18,10 +18,10 @@ import (
 const staffUser = "staff"
 
 // mountStaff mounts the staff page for every alias of reg at /cache/ and
-// returns the login to print. Anyone without it gets 401; deletions are
-// logged through log with the user who made them. Values show only with
-// showValues (the -show-values flag): a cache may hold what staff should
-// not read.
+// returns the login to print. Anyone without it gets 401; deletions and
+// failed logins are logged through log, and a client that keeps failing
+// must wait (web.LoginLimit). Values show only with showValues (the
+// -show-values flag): a cache may hold what staff should not read.
 func mountStaff(mux *http.ServeMux, reg *keyedcache.Registry, log *slog.Logger, showValues bool) (user, password string, err error) {
 	password = rand.Text()
 	auth, err := web.BasicAuth("keyedcache demo staff", map[string]string{staffUser: password})
