@@ -126,27 +126,13 @@ func New(opts Options) *Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-origin request refused: state changes must come from this page", http.StatusForbidden)
 	}))
-	h.root = csrf.Handler(http.HandlerFunc(h.authorize))
+	h.root = SecureHeaders(csrf.Handler(http.HandlerFunc(h.authorize)))
 	return h
 }
 
-// contentSecurityPolicy allows nothing but the page's own style sheet and
-// forms posting to itself: no script runs, whatever a key or value holds,
-// and no other site may frame the page.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
 // ServeHTTP serves the page. Every response, errors and redirects
-// included, carries a content security policy, forbids framing and
-// caching, and sends no referrer (keys in URLs stay on the page).
+// included, carries the headers of SecureHeaders.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", contentSecurityPolicy)
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.root.ServeHTTP(w, r)
 }
 
