@@ -145,8 +145,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api := strings.HasPrefix(r.URL.Path, "/api/")
-	client := h.clientID(r)
-	turn, wait, err := h.lim.enter(r.Context(), client)
+	id := h.clientID(r)
+	turn, wait, err := h.lim.enter(r.Context(), id)
 	switch {
 	case err != nil:
 		return // the client went away while waiting its turn
@@ -154,11 +154,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		tooMany(w, wait, api)
 		return
 	}
-	user, access := h.opts.Auth.Authorize(r)
-	if f := h.lim.leave(turn, access == BadCredentials); f.failures > 0 {
-		h.log.Warn("keyedcache staff page: failed login", "client", client, "remote_addr", r.RemoteAddr,
-			"user", truncate(user, 64), "failures", f.failures, "wait", f.wait, "refused_meanwhile", f.refused)
-	}
+	user, access := h.check(r, id, turn)
 	switch access {
 	case Staff:
 		h.mux.ServeHTTP(w, r.WithContext(withUser(r.Context(), user)))
@@ -183,6 +179,19 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, "log in first", http.StatusUnauthorized)
 	}
+}
+
+// check asks the Authorizer about a request whose client has its turn,
+// ends the turn (even if the Authorizer panics), and logs a failure.
+func (h *Handler) check(r *http.Request, id string, turn *client) (user string, access Access) {
+	defer func() {
+		f := h.lim.leave(turn, access == BadCredentials)
+		if f.failures > 0 {
+			h.log.Warn("keyedcache staff page: failed login", "client", id, "remote_addr", r.RemoteAddr,
+				"user", truncate(user, 64), "failures", f.failures, "wait", f.wait, "refused_meanwhile", f.refused)
+		}
+	}()
+	return h.opts.Auth.Authorize(r)
 }
 
 // tooMany answers a client that must wait before its next login.

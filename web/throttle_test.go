@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -367,5 +368,40 @@ func TestLoginLimitBoundedMemory(t *testing.T) {
 	}
 	if n := web.RememberedClients(l.h); n != 100 {
 		t.Errorf("%d clients remembered; want 100", n)
+	}
+}
+
+// TestLoginLimitAuthorizerPanics checks that a panic in the Authorizer
+// ends the client's turn: its next request is checked, not stuck.
+func TestLoginLimitAuthorizerPanics(t *testing.T) {
+	reg := keyedcache.NewRegistry()
+	t.Cleanup(func() { reg.Close() })
+	reg.Configure(map[string]string{"default": "memory://"})
+	var calls atomic.Int64
+	h := web.New(web.Options{Registry: reg, Logger: slog.New(slog.DiscardHandler), Auth: web.AuthorizerFunc(func(*http.Request) (string, web.Access) {
+		if calls.Add(1) == 1 {
+			panic("the session store is down")
+		}
+		return "ann", web.Staff
+	})})
+	serve := func() (body string, panicked any) {
+		defer func() { panicked = recover() }()
+		// A stuck turn would hold the request until its context ends.
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+		req.RemoteAddr = "192.0.2.1:1"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Body.String(), nil
+	}
+	if _, p := serve(); p == nil {
+		t.Fatal("the Authorizer's panic did not reach the server")
+	}
+	if body, p := serve(); !strings.Contains(body, "signed in as <b>ann</b>") || p != nil {
+		t.Errorf("the request after a panic: panic %v, body:\n%s", p, body)
+	}
+	if n := web.RememberedClients(h); n != 0 {
+		t.Errorf("%d clients remembered; want 0", n)
 	}
 }
