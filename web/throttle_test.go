@@ -52,31 +52,13 @@ func (a *countingAuth) Authorize(r *http.Request) (string, web.Access) {
 	return a.Challenger.Authorize(r)
 }
 
-// syncBuffer is a log destination safe for the handler's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // limited is a staff page with Basic logins, a clock of the test's own
 // and its log captured as JSON lines.
 type limited struct {
 	h     *web.Handler
 	auth  *countingAuth
 	clock *clock
-	log   *syncBuffer
+	log   *bytes.Buffer // written under slog's handler's lock; read once the requests are over
 }
 
 func newLimited(t *testing.T, opts web.Options) *limited {
@@ -86,7 +68,7 @@ func newLimited(t *testing.T, opts web.Options) *limited {
 	if err := reg.Configure(map[string]string{"default": "memory://"}); err != nil {
 		t.Fatal(err)
 	}
-	l := &limited{auth: &countingAuth{Challenger: staffBasic(t)}, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, log: &syncBuffer{}}
+	l := &limited{auth: &countingAuth{Challenger: staffBasic(t)}, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, log: &bytes.Buffer{}}
 	opts.Registry, opts.Auth = reg, l.auth
 	opts.Logger = slog.New(slog.NewJSONHandler(l.log, nil))
 	l.h = web.New(opts)
