@@ -76,7 +76,9 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 		return err
 	}
 	if !c.pend.idle() {
-		c.admitMany(ctx, enc)
+		if c.admitMany(ctx, enc); len(enc) == 0 {
+			return nil
+		}
 	}
 	s := c.stats.shard()
 	s.sets.Add(uint64(len(enc)))

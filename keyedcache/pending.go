@@ -95,10 +95,11 @@ type pending struct {
 
 	mu       sync.Mutex
 	ops      []pendOp
-	keys     map[string]struct{} // keys of pendKey entries
-	trees    map[string]struct{} // keys of pendTree entries
-	all      bool                // a pendAll entry is queued (it is then the only one)
+	keys     map[string]uint64 // the newest pendKey entry of each key, by seq
+	trees    map[string]uint64 // the newest pendTree entry of each key, by seq
+	all      uint64            // the pendAll entry's seq (it is then the only entry), or 0
 	seq      uint64
+	sent     uint64        // the entries up to this seq are being replayed now
 	flight   *replayFlight // the replay attempt under way, or nil
 	retrying bool          // the retrier is running
 	closed   bool
@@ -124,32 +125,36 @@ func (p *pending) idle() bool { return p.n.Load() == 0 }
 func (p *pending) covers(key string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.coversLocked(key)
+	return p.coversLocked(key, 0)
 }
 
-func (p *pending) coversLocked(key string) bool {
-	if p.all {
+// coversLocked reports whether an entry after seq after covers key. An
+// entry being replayed may have reached the backend already, so a new
+// invalidation is covered only by entries after p.sent.
+func (p *pending) coversLocked(key string, after uint64) bool {
+	if p.all > after {
 		return true
 	}
-	if _, ok := p.keys[key]; ok {
+	if seq, ok := p.keys[key]; ok && seq > after {
 		return true
 	}
-	return p.underTreeLocked(key)
+	return p.underTreeLocked(key, after)
 }
 
-// underTreeLocked reports whether a queued delete-with-children covers
-// key: one of key's prefixes at a "::" boundary, or key itself.
-func (p *pending) underTreeLocked(key string) bool {
+// underTreeLocked reports whether a queued delete-with-children after
+// seq after covers key: one of key's prefixes at a "::" boundary, or key
+// itself.
+func (p *pending) underTreeLocked(key string, after uint64) bool {
 	if len(p.trees) == 0 {
 		return false
 	}
 	for i := 0; ; {
 		j := strings.Index(key[i:], Sep)
 		if j < 0 {
-			_, ok := p.trees[key]
-			return ok
+			seq, ok := p.trees[key]
+			return ok && seq > after
 		}
-		if _, ok := p.trees[key[:i+j]]; ok {
+		if seq, ok := p.trees[key[:i+j]]; ok && seq > after {
 			return true
 		}
 		i += j + len(Sep)
@@ -207,36 +212,37 @@ func once(last *atomic.Int64) bool {
 	return now-prev >= int64(logEvery) && last.CompareAndSwap(prev, now)
 }
 
-// addLocked appends op unless a queued entry covers it already, and
-// drops the entries it covers.
+// addLocked appends op unless an entry not yet being replayed covers it
+// already, and drops the entries it covers (it will be replayed after
+// them).
 func (p *pending) addLocked(op pendOp) {
+	p.seq++
+	op.seq = p.seq
 	switch op.kind {
 	case pendKey:
-		if p.coversLocked(op.key) {
+		if p.coversLocked(op.key, p.sent) {
 			return
 		}
 		if p.keys == nil {
-			p.keys = make(map[string]struct{})
+			p.keys = make(map[string]uint64)
 		}
-		p.keys[op.key] = struct{}{}
+		p.keys[op.key] = op.seq
 	case pendTree:
-		if p.all || p.underTreeLocked(op.key) {
+		if p.all > p.sent || p.underTreeLocked(op.key, p.sent) {
 			return
 		}
-		p.removeLocked(func(q pendOp) bool { return beneath(q.key, op.key) })
+		p.removeLocked(func(q pendOp) bool { return q.kind != pendAll && beneath(q.key, op.key) })
 		if p.trees == nil {
-			p.trees = make(map[string]struct{})
+			p.trees = make(map[string]uint64)
 		}
-		p.trees[op.key] = struct{}{}
+		p.trees[op.key] = op.seq
 	case pendAll:
-		if p.all {
+		if p.all > p.sent {
 			return
 		}
 		p.removeLocked(func(pendOp) bool { return true })
-		p.all = true
+		p.all = op.seq
 	}
-	p.seq++
-	op.seq = p.seq
 	p.ops = append(p.ops, op)
 }
 
@@ -251,11 +257,17 @@ func (p *pending) removeLocked(drop func(pendOp) bool) {
 		}
 		switch q.kind {
 		case pendKey:
-			delete(p.keys, q.key)
+			if p.keys[q.key] == q.seq {
+				delete(p.keys, q.key)
+			}
 		case pendTree:
-			delete(p.trees, q.key)
+			if p.trees[q.key] == q.seq {
+				delete(p.trees, q.key)
+			}
 		case pendAll:
-			p.all = false
+			if p.all == q.seq {
+				p.all = 0
+			}
 		}
 	}
 	clear(p.ops[len(kept):])
@@ -277,7 +289,7 @@ func (p *pending) foldLocked(c *Cache) int {
 		return folded
 	}
 	old := p.ops
-	p.ops, p.keys, p.trees = nil, nil, nil
+	p.ops, p.keys, p.trees, p.all = nil, nil, nil, 0
 	for _, q := range old {
 		if q.kind == pendAll { // the only entry then; not reached
 			p.addLocked(q)
@@ -361,6 +373,9 @@ func (c *Cache) replay(ctx context.Context) error {
 		}
 		err := c.replayOps(ctx, batch)
 		if err != nil && !errors.Is(err, backend.ErrNotSupported) {
+			p.mu.Lock()
+			p.sent = 0 // not sent after all: they cover new invalidations again
+			p.mu.Unlock()
 			c.logFailure("replay", batch[0].key, err)
 			return err
 		}
@@ -395,6 +410,7 @@ func (p *pending) front(many bool) []pendOp {
 			n++
 		}
 	}
+	p.sent = p.ops[n-1].seq
 	return append([]pendOp(nil), p.ops[:n]...)
 }
 
@@ -448,6 +464,7 @@ func (p *pending) done(batch []pendOp, replayed bool) (drained bool, n uint64, d
 	}
 	before := len(p.ops)
 	p.removeLocked(func(q pendOp) bool { return seqs[q.seq] })
+	p.sent = 0
 	if replayed {
 		gone := uint64(before - len(p.ops))
 		p.replayed.Add(gone)
