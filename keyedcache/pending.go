@@ -68,6 +68,10 @@ func pendingErr(cause error) error {
 	return fmt.Errorf("%w until the backend answers: %w", ErrInvalidationPending, cause)
 }
 
+// replayTimeout bounds one replay attempt, in case a backend's own
+// timeouts do not: a new attempt can start after it.
+const replayTimeout = 30 * time.Second
+
 // Retrier backoff: the first retry comes after retryMin, then the wait
 // doubles up to retryMax (each with ±25% jitter).
 const (
@@ -305,7 +309,7 @@ func (p *pending) foldLocked(c *Cache) int {
 // once none is left, or the failure that stopped the replay. One replay
 // runs at a time; a caller arriving meanwhile waits for it and takes its
 // outcome. The replay does not stop when ctx ends (other callers share
-// it); the caller stops waiting.
+// it; replayTimeout bounds it); the caller stops waiting.
 func (c *Cache) settle(ctx context.Context) error {
 	p := &c.pend
 	if p.idle() {
@@ -321,7 +325,9 @@ func (c *Cache) settle(ctx context.Context) error {
 		f = &replayFlight{done: make(chan struct{})}
 		p.flight = f
 		go func() {
-			err := c.replay(context.WithoutCancel(ctx))
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replayTimeout)
+			err := c.replay(rctx)
+			cancel()
 			p.mu.Lock()
 			p.flight = nil
 			p.mu.Unlock()
@@ -537,4 +543,17 @@ func (c *Cache) admitKeys(ctx context.Context, keys, built []string) ([]string, 
 		s.errors.Add(1)
 	}
 	return okKeys, okBuilt
+}
+
+// InvalidationPending reports whether a queued invalidation covers key
+// (a built key, or text built into one), after one attempt to replay the
+// queue (see Delete). It is for code that reaches the backend other than
+// through the Cache's methods — package function's calls through a
+// backend that fills (backend.Filler) — and must then neither serve nor
+// store anything under key.
+func (c *Cache) InvalidationPending(ctx context.Context, key string) bool {
+	if c.pend.idle() {
+		return false
+	}
+	return c.admit(ctx, c.keyFor(key)) != nil
 }

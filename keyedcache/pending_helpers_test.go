@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"keyedcache.dev/keyedcache"
+	"keyedcache.dev/keyedcache/backend"
 	"keyedcache.dev/keyedcache/backend/memory"
 )
 
@@ -211,4 +212,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within 10s", what)
 		}
 	}
+}
+
+// filling is full with backend.Filler, done in this process as one
+// groupcache peer owning every key would: a key's value is the store's,
+// else what its fill computes, kept.
+type filling struct {
+	full
+	mu    sync.Mutex
+	fills map[string]backend.FillFunc
+}
+
+func (w *filling) RegisterFill(name string, fill backend.FillFunc) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fills == nil {
+		w.fills = map[string]backend.FillFunc{}
+	}
+	w.fills[name] = fill
+	return nil
+}
+
+func (w *filling) Fill(ctx context.Context, name, key string, ttl time.Duration) ([]byte, error) {
+	if data, found, err := w.Get(ctx, key); err != nil || found {
+		return data, err
+	}
+	w.mu.Lock()
+	fill := w.fills[name]
+	w.mu.Unlock()
+	data, err := fill(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return data, w.Set(ctx, key, data, ttl)
 }

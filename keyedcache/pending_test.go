@@ -393,3 +393,40 @@ func TestPendingCachedFunction(t *testing.T) {
 		t.Errorf("%d computations; want one more after the replay, then hits", n)
 	}
 }
+
+// On a backend that fills (groupcache), a call of a cached function goes
+// to the backend's Fill, past the Cache's reads: while the delete of its
+// result waits for the backend, it computes and stores nothing there
+// either.
+func TestPendingCachedFunctionThroughFill(t *testing.T) {
+	w := newSwitched(t)
+	c, _ := newSwitchedCache(t, &filling{full: full{w}})
+	ctx := t.Context()
+	var version, computed atomic.Int64
+	f := function.New(func(ctx context.Context, id int) (string, error) {
+		computed.Add(1)
+		return strconv.Itoa(id) + "@" + strconv.FormatInt(version.Load(), 10), nil
+	}, function.WithCache(c), function.WithName("pending-fill-test"))
+	for range 2 {
+		if v, err := f.Call(ctx, 1); err != nil || v != "1@0" {
+			t.Fatalf("call = %q, %v", v, err)
+		}
+	}
+	if n := computed.Load(); n != 1 {
+		t.Fatalf("%d computations before the delete; want 1, then the filled value", n)
+	}
+	version.Store(1)
+	w.mode.Store(deletesDown)
+	if err := f.Delete(ctx, 1); !errors.Is(err, keyedcache.ErrInvalidationPending) {
+		t.Fatalf("Func.Delete on a backend that loses deletes = %v", err)
+	}
+	for range 2 {
+		if v, err := f.Call(ctx, 1); err != nil || v != "1@1" {
+			t.Fatalf("call while the delete is queued = %q, %v; want the new result, computed here", v, err)
+		}
+	}
+	w.mode.Store(up)
+	if v, err := f.Call(ctx, 1); err != nil || v != "1@1" {
+		t.Fatalf("call after the replay = %q, %v", v, err)
+	}
+}
