@@ -49,7 +49,8 @@ import (
 
 // MaxPendingInvalidations bounds the invalidations one Cache keeps
 // queued while its backend cannot be reached; past it the queue is
-// folded into a clear (see Stats.OverflowedInvalidations).
+// folded into a clear of the alias, or into deletes with children of
+// first key segments (see Stats.OverflowedInvalidations).
 const MaxPendingInvalidations = 1024
 
 // ErrInvalidationPending is matched (errors.Is) by the error of a delete,
@@ -202,7 +203,7 @@ func (p *pending) queue(c *Cache, cause error, ops ...pendOp) error {
 			"alias", c.alias, "key", ops[0].key, "err", cause)
 	}
 	if folded > 0 && once(&p.logOverflow) {
-		c.log.Warn("keyedcache: too many invalidations queued while the backend is unreachable; folded into a clear of the alias's keys",
+		c.log.Warn("keyedcache: too many invalidations queued while the backend is unreachable; folded into a clear of the alias (or deletes with children of first key segments)",
 			"alias", c.alias, "folded", folded, "limit", MaxPendingInvalidations)
 	}
 	return pendingErr(cause)

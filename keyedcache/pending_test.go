@@ -272,7 +272,7 @@ func TestPendingOverflowClearsTheAlias(t *testing.T) {
 	if v, err := keyedcache.Get[string](ctx, other, "k"); err != nil || v != "theirs" {
 		t.Errorf("another alias's key after the clear: %q, %v", v, err)
 	}
-	if n := strings.Count(logs.String(), "folded into a clear"); n != 1 {
+	if n := strings.Count(logs.String(), "folded into a clear of the alias"); n != 1 {
 		t.Errorf("the overflow was logged %d times, want once:\n%s", n, logs.String())
 	}
 }
