@@ -347,6 +347,8 @@ func TestPendingRetrierAndLogs(t *testing.T) {
 	if _, err := keyedcache.Get[string](ctx, c, "k"); !errors.Is(err, keyedcache.ErrNotCached) || errors.Is(err, keyedcache.ErrInvalidationPending) {
 		t.Errorf("k after the retrier's replay: %v; want a plain miss", err)
 	}
+	// The line is written just after the queue empties.
+	waitFor(t, "the replay's log line", func() bool { return strings.Contains(logs.String(), "replayed; the backend answers again") })
 	out := logs.String()
 	for what, want := range map[string]int{"it is queued": 1, "replayed; the backend answers again": 1} {
 		if n := strings.Count(out, what); n != want {
