@@ -87,7 +87,8 @@ type pageData struct {
 
 // counterNames are the Stats fields the page shows by name; any other
 // field shows in the generic table.
-var counterNames = []string{"alias", "backend", "enabled", "calls", "hits", "misses", "hit_rate", "errors", "decode_errors", "sets", "deletes"}
+var counterNames = []string{"alias", "backend", "enabled", "calls", "hits", "misses", "hit_rate", "errors", "decode_errors", "sets", "deletes",
+	"pending_invalidations", "replayed_invalidations", "overflowed_invalidations"}
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d *pageData) {
 	d.ShowValues = h.opts.ShowValues
