@@ -91,8 +91,9 @@ import (
 // A process whose alias has a tier writes the log after every write,
 // without looking. No clock is shared between processes. Values that merely
 // expire in these backends, or are written around keyedcache, stay in the
-// tier for at most TTL; a write that failed (a timeout) but still reached
-// the backend is not logged either. The backend must increment atomically
+// tier for at most TTL. A write that failed (a timeout) but still reached
+// the backend is logged only when the delete of its key that the writer
+// queued (pending.go) is replayed. The backend must increment atomically
 // or compare-and-swap, and touch or compare-and-swap, as all of these do.
 //
 // A read that misses fills the tier only if no invalidation that may
