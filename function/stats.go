@@ -27,13 +27,22 @@ type Stats struct {
 	Errors       uint64        `json:"errors"`       // cache failures, answered by computing
 	FuncErrors   uint64        `json:"func_errors"`  // errors the function returned
 	Panics       uint64        `json:"panics"`       // panics of the function
+
+	// Unclaimed counts computations run without a claim that the backend
+	// took: its reads failed three times in a row, or a claim failed and
+	// so did the read after it, or three claims failed — a backend that
+	// is down, or that refuses to store (while a delete of the key is
+	// pending). The result is returned and, unless the claim turns out to
+	// have landed after all, not stored. A slow backend is not counted
+	// here: a read that times out is followed by a claim, which decides.
+	Unclaimed uint64 `json:"unclaimed"`
 }
 
 // counters are the live figures behind Stats, shared by every wrapper of
 // one name.
 type counters struct {
 	hits, misses, fills, computations, computeNanos, leaseWaits, staleServed atomic.Uint64
-	refreshes, discarded, errors, funcErrors, panics                         atomic.Uint64
+	refreshes, discarded, errors, unclaimed, funcErrors, panics              atomic.Uint64
 	// epoch changes when every result of the function is deleted in this
 	// process, so that calls after it do not join a computation begun
 	// before it.
@@ -53,6 +62,7 @@ func (c *counters) snapshot(name string) Stats {
 		Refreshes:    c.refreshes.Load(),
 		Discarded:    c.discarded.Load(),
 		Errors:       c.errors.Load(),
+		Unclaimed:    c.unclaimed.Load(),
 		FuncErrors:   c.funcErrors.Load(),
 		Panics:       c.panics.Load(),
 	}
