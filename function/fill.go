@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"keyedcache.dev/keyedcache"
@@ -15,25 +16,97 @@ const (
 	minPoll = time.Millisecond
 	maxPoll = 50 * time.Millisecond
 	maxLost = 100 // claims lost in a row, with no wait between, before giving up
-	// maxFailures is how many reads in a row, or claims in all, may fail
-	// before a computation stops waiting for the backend and runs
-	// without a claim: then the backend cannot take one.
+	// maxFailures is how many failures in a row of a backend that
+	// refuses (see fill) a caller meets before it computes without a
+	// claim.
 	maxFailures = 3
 )
 
-// A slow backend is not a backend that is down. A read that fails (a
-// timeout, say) leaves the claim to decide: the caller tries to claim
-// the key, and if the backend answers that the key is taken, waits for
-// its result. A claim whose write fails may have landed all the same, so
-// it does not run the computation either: the caller pauses, reads
-// again, and if it finds its own token, the claim is its own; if it
-// finds another's claim or a result, it goes by that; if it finds
-// nothing, it claims again with the same token. Only when the backend
-// fails maxFailures reads in a row, or a claim and then the read after
-// it, or maxFailures claims, does the caller compute without a claim
-// (counted in Stats.Unclaimed), and even then it stores its result if
-// its last claim turns out to have landed — every write compares with
-// the claim's own bytes, so it can never overwrite another's.
+// A slow backend is not a backend that is down, and a caller never
+// computes without the cross-process claim because one call failed:
+//
+//   - A read that fails leaves the claim to decide: the caller tries to
+//     claim the key, and if the backend answers that it is taken, waits
+//     for its result.
+//   - A claim that times out may have landed all the same (the write
+//     reached the server; its answer did not reach us). The caller does
+//     not compute: it pauses and reads again, and if it finds its own
+//     token the claim is its own; another's claim or a result, it goes by
+//     that; nothing, it claims again with the same token, so that
+//     whichever of its writes lands is recognised.
+//   - While a claim of its own is in doubt, or while it waits for
+//     another's claim, the caller waits out failures of every kind,
+//     polling, up to the longest wait (WithMaxWait), as it would wait for
+//     another process's result.
+//   - Otherwise, once a call has timed out (the backend is slow), it
+//     keeps trying to claim for up to a lease (WithLease).
+//   - Only failures that come at once, without a timeout, with nothing
+//     known of the key — a backend that refuses (closed, connection
+//     refused, a breaker open, a delete of the key still pending) —
+//     make it give up after maxFailures of them.
+//
+// Giving up, the caller computes without a claim (Stats.Unclaimed) and
+// returns the result; it still stores it if a claim of its own in doubt
+// turns out to have landed, since every write compares with the claim's
+// own bytes and so can never overwrite another's.
+//
+// A result whose store fails is stored later, in the background, while
+// the claim lasts (storeLater), so that the processes waiting for it get
+// it once the backend answers again rather than compute it again.
+
+// trouble is the backend's failures during one fill.
+type trouble struct {
+	lease  time.Duration
+	slow   bool      // a call timed out
+	since  time.Time // when the current run of failures began
+	reads  int       // failed reads in a row
+	claims int       // claims that failed since the last one answered
+}
+
+// failed counts a failure of a read or a claim and reports whether to
+// give up. patient means the caller is waiting: for a claim of its own in
+// doubt, or for another's claim.
+func (t *trouble) failed(err error, isClaim, patient bool, deadline time.Time) bool {
+	now := time.Now()
+	t.slow = t.slow || timedOut(err)
+	if t.since.IsZero() {
+		t.since = now
+	}
+	if isClaim {
+		t.claims++
+	} else {
+		t.reads++
+	}
+	switch {
+	case patient:
+		return !now.Before(deadline)
+	case t.slow:
+		return now.Sub(t.since) >= t.lease || !now.Before(deadline)
+	}
+	return t.reads >= maxFailures || t.claims >= maxFailures
+}
+
+// answered notes a call that succeeded.
+func (t *trouble) answered(isClaim bool) {
+	t.since, t.reads = time.Time{}, 0
+	if isClaim {
+		t.claims = 0
+	}
+}
+
+// timedOut reports whether err is a call that ran out of time — whose
+// write may have reached the backend, or that met a backend too slow to
+// answer: context.DeadlineExceeded, os.ErrDeadlineExceeded, or an error
+// with a Timeout method that says so (as net.Error has; a backend that
+// fails calls at once because its server stopped answering in time can
+// mark its error so too).
+func timedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
 
 // fill computes key's result for this process, once for all its callers:
 // it returns a result that is there (or arrives), claims the key and
@@ -50,21 +123,31 @@ func (e *engine[R]) fill(ctx context.Context, gone <-chan struct{}, c *keyedcach
 	} else {
 		e.read(ctx, c, h, key, &l)
 	}
-	var mine *claim[R] // our last claim whose write failed
-	badReads, badClaims, waited := 0, 0, false
+	var (
+		mine   *claim[R] // our claim whose write timed out: it may have landed
+		waited bool      // we met another's claim
+		tr     = trouble{lease: e.set.lease}
+	)
 	for lost := 0; ; lost++ {
-		switch {
-		case l.err == nil:
-			badReads = 0
+		if l.err != nil {
+			patient := mine != nil || waited
+			if tr.failed(l.err, false, patient, deadline) {
+				return e.unclaimed(ctx, mine, compute)
+			}
+			if patient {
+				if !p.wait(deadline) {
+					return result[R]{abandoned: true}
+				}
+				e.read(ctx, c, h, key, &l)
+				lost = -1
+				continue
+			}
+			// Nothing known yet: the claim decides (l is empty).
+		} else {
+			tr.answered(false)
 			if mine != nil && mine.ours(&l.ent) {
 				mine.adopt(l.at, l.ent) // it landed
 				return e.computeAndStore(ctx, mine, compute)
-			}
-		case mine != nil: // a claim failed, and the read after it
-			return e.unclaimed(ctx, mine, compute)
-		default:
-			if badReads++; badReads >= maxFailures {
-				return e.unclaimed(ctx, nil, compute)
 			}
 		}
 		if lost >= maxLost {
@@ -103,6 +186,7 @@ func (e *engine[R]) fill(ctx context.Context, gone <-chan struct{}, c *keyedcach
 		case err == nil && cl != nil:
 			return e.computeAndStore(ctx, cl, compute)
 		case err == nil:
+			tr.answered(true)
 			e.read(ctx, c, h, key, &l) // another got there first
 			continue
 		}
@@ -110,8 +194,10 @@ func (e *engine[R]) fill(ctx context.Context, gone <-chan struct{}, c *keyedcach
 		if cl == nil { // not a backend failure: the claim cannot be encoded
 			return e.run(ctx, compute)
 		}
-		mine = cl
-		if badClaims++; badClaims >= maxFailures {
+		if timedOut(err) {
+			mine = cl
+		}
+		if tr.failed(err, true, mine != nil || waited, deadline) {
 			return e.unclaimed(ctx, mine, compute)
 		}
 		if !p.wait(deadline) {
@@ -123,7 +209,7 @@ func (e *engine[R]) fill(ctx context.Context, gone <-chan struct{}, c *keyedcach
 }
 
 // unclaimed computes without a claim the backend took; see fill. Under a
-// tentative claim, the result is stored if that claim landed.
+// claim in doubt, the result is stored if that claim landed.
 func (e *engine[R]) unclaimed(ctx context.Context, mine *claim[R], compute func(context.Context) (R, error)) result[R] {
 	e.st.unclaimed.Add(1)
 	if mine == nil {
@@ -169,7 +255,10 @@ func (p *pause) abandoned() bool {
 
 // computeAndStore runs the function under a claim, renewing it meanwhile,
 // and stores the result only if the claim is still ours: a delete while
-// it ran removed the claim, so the result is returned but not stored.
+// it ran removed the claim, so the result is returned but not stored. A
+// store that fails is tried again in the background while the claim
+// lasts, so that the processes waiting for it get it rather than compute
+// again once the backend answers.
 func (e *engine[R]) computeAndStore(ctx context.Context, l *claim[R], compute func(context.Context) (R, error)) result[R] {
 	l.keep(ctx)
 	res := e.run(ctx, compute)
@@ -190,10 +279,30 @@ func (e *engine[R]) computeAndStore(ctx context.Context, l *claim[R], compute fu
 	switch {
 	case err != nil:
 		e.st.errors.Add(1)
+		go e.storeLater(ctx, l, next, keep)
 	case !swapped && keep && !l.tentative:
 		e.st.discarded.Add(1)
 	}
 	return res
+}
+
+// storeLater tries again to replace the claim with next (a write that
+// failed may have landed: then the claim is gone and nothing more is
+// written), pausing between tries, until the claim's lease ends.
+func (e *engine[R]) storeLater(ctx context.Context, l *claim[R], next entry[R], keep bool) {
+	end := time.Unix(0, l.ent.Lease)
+	p := pause{next: minPoll}
+	for p.wait(end) && time.Now().Before(end) {
+		_, swapped, err := e.swap(ctx, l.c, l.key, l.at, next, next.keepFor(time.Now()))
+		switch {
+		case err == nil && !swapped && keep && !l.tentative:
+			e.st.discarded.Add(1)
+			return
+		case err == nil:
+			return
+		}
+		e.st.errors.Add(1)
+	}
 }
 
 // after returns the entry to write once a computation has ended and its
