@@ -1,0 +1,51 @@
+package function_test
+
+import (
+	"context"
+	"testing"
+
+	"keyedcache.dev/function"
+)
+
+// TestByReferenceSharesResults checks what a by-reference store promises
+// for a cached function's results, as for every value it keeps: a hit
+// returns the very result that was computed (its slices and pointers
+// shared, nothing decoded), while in copy mode every hit is a copy of its
+// own.
+func TestByReferenceSharesResults(t *testing.T) {
+	ctx := context.Background()
+	type result struct {
+		Tags []string
+	}
+	fn := func(ctx context.Context, id int) (*result, error) {
+		return &result{Tags: []string{"a", "b"}}, nil
+	}
+	for _, tc := range []struct {
+		url    string
+		shared bool
+	}{
+		{"memory://?by_reference=true", true},
+		{"memory://", false},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			f := function.New(fn, function.WithCache(openCache(t, tc.url)), function.WithName(uniqueName(t)))
+			first, err := f.Call(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := f.Call(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := f.Stats(); st.Hits != 1 || st.Computations != 1 {
+				t.Fatalf("stats %+v: want the second call a hit", st)
+			}
+			if shared := first == second && &first.Tags[0] == &second.Tags[0]; shared != tc.shared {
+				t.Fatalf("the hit shares the computed result: %v, want %v", shared, tc.shared)
+			}
+			if second.Tags[1] != "b" {
+				t.Fatalf("hit %+v", second)
+			}
+		})
+	}
+}
