@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"hash/maphash"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -20,7 +21,7 @@ type engine[R any] struct {
 	name       string
 	set        settings
 	st         *counters
-	flights    sync.Map           // flight key → *flight[R]: once per process, by key
+	flights    flights[R]         // once per process, by key
 	group      singleflight.Group // once per process, by key, for Fill
 	refreshing sync.Map           // keys with a background refresh under way here
 	head       atomic.Pointer[head]
@@ -46,6 +47,7 @@ func newEngine[R any](fn any, opts []Option, invoke invoker[R]) *engine[R] {
 	s := newSettings(opts)
 	name := funcName(fn, s.name)
 	e := &engine[R]{name: name, set: s, st: countersFor(name), invoke: invoke}
+	e.flights.seed = maphash.MakeSeed()
 	if s.cache != nil {
 		e.headOf(s.cache) // registers the fill now on a backend that fills
 	}

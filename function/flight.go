@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"hash/maphash"
 	"strconv"
 	"sync"
 	"time"
@@ -13,19 +14,73 @@ import (
 // asking for the key meanwhile shares, and, when the look finds no
 // result, the one computation of it (x/sync/singleflight's idea, with
 // what this package needs besides: a first read shared by its callers, a
-// hit or a miss counted per caller, and a way for the computation to
-// learn that every caller has left).
+// hit or a miss counted per caller, a way for the computation to learn
+// that every caller has left, and no allocation beyond the flight itself
+// when nobody else asks — the common case of a hit on a shared backend).
 type flight[R any] struct {
-	done chan struct{} // closed once res is set
-	res  result[R]
-
 	mu        sync.Mutex
+	done      bool          // res is set
+	ch        chan struct{} // closed when res is set; made when a caller must wait
+	res       result[R]
 	n         int           // callers waiting
 	reading   bool          // the first caller is reading the entry
 	uncounted int           // callers that joined while it read: not yet counted as a hit or a miss
 	missed    bool          // the read found no result; every caller is counted as a miss
 	gone      chan struct{} // closed when the last caller leaves a computation
 	left      bool          // gone is closed
+}
+
+// flights are the flights under way, by flight key, in shards so that
+// callers of different keys seldom meet on a lock.
+type flights[R any] struct {
+	seed   maphash.Seed
+	shards [16]struct {
+		mu sync.Mutex
+		m  map[string]*flight[R]
+		_  [40]byte // a shard to a cache line
+	}
+}
+
+func (t *flights[R]) shard(fk string) *struct {
+	mu sync.Mutex
+	m  map[string]*flight[R]
+	_  [40]byte
+} {
+	return &t.shards[maphash.String(t.seed, fk)%uint64(len(t.shards))]
+}
+
+// join returns the flight of fk, making one (leader) if there is none.
+func (t *flights[R]) join(fk string, how start) (f *flight[R], leader bool) {
+	s := t.shard(fk)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f = s.m[fk]; f != nil {
+		return f, false
+	}
+	if s.m == nil {
+		s.m = make(map[string]*flight[R])
+	}
+	f = &flight[R]{reading: how == readFirst}
+	s.m[fk] = f
+	return f, true
+}
+
+// remove takes f out, if it is still the flight of fk.
+func (t *flights[R]) remove(fk string, f *flight[R]) {
+	s := t.shard(fk)
+	s.mu.Lock()
+	if s.m[fk] == f {
+		delete(s.m, fk)
+	}
+	s.mu.Unlock()
+}
+
+// forget takes out the flight of fk, whichever it is.
+func (t *flights[R]) forget(fk string) {
+	s := t.shard(fk)
+	s.mu.Lock()
+	delete(s.m, fk)
+	s.mu.Unlock()
 }
 
 // How a flight begins.
@@ -50,7 +105,7 @@ func (e *engine[R]) flightKey(key string) string {
 // forget makes later calls for key start a flight of their own.
 func (e *engine[R]) forget(key string) {
 	fk := e.flightKey(key)
-	e.flights.Delete(fk)
+	e.flights.forget(fk)
 	e.group.Forget(fk)
 }
 
@@ -65,61 +120,70 @@ func (e *engine[R]) flight(ctx context.Context, c *keyedcache.Cache, h *head, ke
 	var zero R
 	for {
 		fk := e.flightKey(key)
-		f, leader, pending := e.join(fk, how, counted)
+		f, leader := e.flights.join(fk, how)
+		pending := f.enter(e.st, counted)
 		if leader && !e.lead(ctx, fk, f, c, h, key, how, compute) {
 			f.leave()
 			return zero, ctx.Err()
 		}
-		select {
-		case <-f.done:
-			f.leave()
-			res := f.res
-			if res.abandoned {
-				if err := ctx.Err(); err != nil {
-					return zero, err
-				}
-				counted = counted || f.missed
-				continue
-			}
-			if pending && res.hit {
-				e.st.hits.Add(1)
-				if res.stale {
-					e.st.staleServed.Add(1)
-				}
-			}
-			return res.unpack()
-		case <-ctx.Done():
-			f.leave()
+		res, ok := f.wait(ctx)
+		f.leave()
+		switch {
+		case !ok:
 			return zero, ctx.Err()
+		case res.abandoned:
+			if err := ctx.Err(); err != nil {
+				return zero, err
+			}
+			counted = counted || f.missed
+			continue
+		case pending && res.hit:
+			e.st.hits.Add(1)
+			if res.stale {
+				e.st.staleServed.Add(1)
+			}
 		}
+		return res.unpack()
 	}
 }
 
-// join counts a caller in the flight of fk, creating it if there is none
-// (the caller then leads it). pending tells that the caller joined while
+// enter counts a caller in. It reports whether the caller joined while
 // the flight's read was under way and is counted when it ends: as a miss
 // by the flight if it found nothing, else as a hit by the caller.
-func (e *engine[R]) join(fk string, how start, counted bool) (f *flight[R], leader, pending bool) {
-	v, ok := e.flights.Load(fk)
-	if !ok {
-		nf := &flight[R]{done: make(chan struct{}), reading: how == readFirst}
-		if v, ok = e.flights.LoadOrStore(fk, nf); !ok {
-			v, leader = nf, true
-		}
-	}
-	f = v.(*flight[R])
+func (f *flight[R]) enter(st *counters, counted bool) (pending bool) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.n++
 	switch {
 	case counted:
 	case f.reading:
 		f.uncounted++
-		pending = true
+		return true
 	default:
-		e.st.misses.Add(1)
+		st.misses.Add(1)
 	}
+	return false
+}
+
+// wait waits for the flight's result, or for ctx to end (ok false).
+func (f *flight[R]) wait(ctx context.Context) (res result[R], ok bool) {
+	f.mu.Lock()
+	if f.done {
+		res = f.res
+		f.mu.Unlock()
+		return res, true
+	}
+	if f.ch == nil {
+		f.ch = make(chan struct{})
+	}
+	ch := f.ch
 	f.mu.Unlock()
-	return f, leader, pending
+	select {
+	case <-ch:
+		return f.res, true // (set before ch was closed)
+	case <-ctx.Done():
+		return res, false
+	}
 }
 
 // leave counts a caller out.
@@ -146,9 +210,14 @@ func (f *flight[R]) miss(st *counters) {
 
 // finish hands the flight's result to its callers.
 func (e *engine[R]) finish(fk string, f *flight[R], res result[R]) {
-	e.flights.CompareAndDelete(fk, f)
-	f.res = res
-	close(f.done)
+	e.flights.remove(fk, f)
+	f.mu.Lock()
+	f.res, f.done = res, true
+	ch := f.ch
+	f.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
 }
 
 // lead runs the flight the caller started: a read of the entry first,
@@ -159,8 +228,8 @@ func (e *engine[R]) finish(fk string, f *flight[R], res result[R]) {
 func (e *engine[R]) lead(ctx context.Context, fk string, f *flight[R], c *keyedcache.Cache, h *head, key string, how start, compute func(context.Context) (R, error)) bool {
 	var seen *look[R]
 	if how == readFirst {
-		l := new(look[R])
-		e.read(ctx, c, h, key, l)
+		var l look[R]
+		e.read(ctx, c, h, key, &l)
 		if l.err != nil && ctx.Err() != nil {
 			e.finish(fk, f, result[R]{abandoned: true})
 			return false
@@ -175,7 +244,8 @@ func (e *engine[R]) lead(ctx context.Context, fk string, f *flight[R], c *keyedc
 			e.finish(fk, f, result[R]{v: l.ent.V, hit: true, stale: true})
 			return true
 		}
-		seen = l
+		seen = new(look[R])
+		*seen = l
 	}
 	f.miss(e.st)
 	fctx := context.WithoutCancel(ctx)
