@@ -2,6 +2,8 @@ package function_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"keyedcache.dev/function"
@@ -47,5 +49,25 @@ func TestByReferenceSharesResults(t *testing.T) {
 				t.Fatalf("hit %+v", second)
 			}
 		})
+	}
+}
+
+// TestByReferenceInspect checks that the staff page's view of a cached
+// function's entry on a by-reference store shows the result, as JSON.
+func TestByReferenceInspect(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t, "memory://?by_reference=true")
+	f := function.New(func(ctx context.Context, id int) (string, error) { return "chez panisse", nil },
+		function.WithCache(c), function.WithName(uniqueName(t)))
+	if _, err := f.Call(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.Inspect(ctx, f.Key(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(e.Value)
+	if err != nil || !e.ByReference || !strings.Contains(string(data), `"v":"chez panisse"`) {
+		t.Fatalf("Inspect: by reference %v, value as JSON %s (%v); want the entry with its result", e.ByReference, data, err)
 	}
 }

@@ -3,6 +3,7 @@ package function
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,11 @@ import (
 type slot[R any] struct {
 	cur atomic.Pointer[entry[R]]
 }
+
+// MarshalJSON gives the entry the slot holds, so that the staff page
+// (which shows values kept by reference as JSON) shows a cached
+// function's entry as it would its stored form.
+func (s *slot[R]) MarshalJSON() ([]byte, error) { return json.Marshal(s.cur.Load()) }
 
 func newSlot[R any](ent entry[R]) *slot[R] {
 	s := new(slot[R])
