@@ -71,3 +71,25 @@ func TestByReferenceInspect(t *testing.T) {
 		t.Fatalf("Inspect: by reference %v, value as JSON %s (%v); want the entry with its result", e.ByReference, data, err)
 	}
 }
+
+// TestByReferenceForeignValue checks that another value kept by
+// reference under a function's key — one CacheSet put there — is a miss,
+// replaced by the function's result.
+func TestByReferenceForeignValue(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t, "memory://?by_reference=true")
+	var cnt counted
+	f := function.New(cnt.fn, function.WithCache(c), function.WithName(uniqueName(t)))
+	if err := c.Set(ctx, f.Key(1), []string{"not", "an", "entry"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.Call(ctx, 1); err != nil || v != "result 1 of 1" {
+		t.Fatalf("Call = %q, %v; want the function's result", v, err)
+	}
+	if v, err := f.Peek(ctx, 1); err != nil || v != "result 1 of 1" {
+		t.Fatalf("Peek = %q, %v; want the result stored in place of the other value", v, err)
+	}
+	if st := f.Stats(); st.Computations != 1 || st.Errors == 0 {
+		t.Fatalf("stats %+v: want one computation and the other value counted as an error", st)
+	}
+}
