@@ -163,6 +163,9 @@ func (e *engine[R]) lookup(ctx context.Context, c *keyedcache.Cache, h *head, ke
 		return
 	case h.fill != nil && e.invoke != nil:
 		l.out = fill
+		if c.InvalidationPending(ctx, key) { // its delete waits for the backend: compute, store nothing
+			l.out = down
+		}
 		return
 	case !h.local:
 		l.out = unread

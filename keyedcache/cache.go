@@ -42,6 +42,7 @@ type Cache struct {
 	objects backend.ObjectStore // non-nil only in by-reference mode
 	gens    bool                // delete-with-children through namespace generations
 	near    *nearTier           // the process tier, or nil
+	pend    pending             // invalidations waiting for the backend (pending.go)
 
 	enabled atomic.Bool
 	stats   *counters
@@ -215,6 +216,7 @@ func New(b backend.Backend, opts ...Option) (*Cache, error) {
 
 func newCache(b backend.Backend, s settings) (*Cache, error) {
 	c := &Cache{alias: s.alias, b: b, timeout: s.timeout, codec: s.codec, log: s.logger, stats: new(counters)}
+	c.pend.stop = make(chan struct{})
 	if c.alias == "" {
 		c.alias = "default"
 	}
@@ -290,8 +292,10 @@ func (c *Cache) Enable(on bool) { c.enabled.Store(on) }
 // Enabled reports whether the cache is on.
 func (c *Cache) Enabled() bool { return c.enabled.Load() }
 
-// Close closes the backend (and empties the process tier).
+// Close closes the backend (and empties the process tier). Invalidations
+// still queued for a backend that could not be reached are dropped.
 func (c *Cache) Close() error {
+	c.closePending()
 	if c.near != nil {
 		c.near.close()
 	}
@@ -299,13 +303,17 @@ func (c *Cache) Close() error {
 }
 
 // Require checks that the backend answers, returning a
-// *CacheNotRespondingError when it does not.
+// *CacheNotRespondingError when it does not. Invalidations queued while
+// it could not be reached are replayed first; one that still cannot be
+// is the error.
 func (c *Cache) Require(ctx context.Context) error {
-	var err error
-	if p, ok := c.b.(backend.Pinger); ok {
-		err = p.Ping(ctx)
-	} else {
-		_, _, err = c.b.Get(ctx, "keyedcache%ping")
+	err := c.settle(ctx)
+	if err == nil {
+		if p, ok := c.b.(backend.Pinger); ok {
+			err = p.Ping(ctx)
+		} else {
+			_, _, err = c.b.Get(ctx, "keyedcache%ping")
+		}
 	}
 	if err != nil {
 		c.fail("require", "", err)

@@ -16,6 +16,12 @@ import (
 // hits or misses: the caller keeps figures of its own. Writes update the
 // tiers as Set does. While the cache is disabled they find nothing and
 // store nothing.
+//
+// While a queued invalidation covers a key (see Delete), every method
+// here returns an error matching ErrInvalidationPending for it and
+// stores nothing, so a caller that reads the error as "the backend is
+// down" computes without storing. A SetBytes or CompareAndSwap that fails
+// is queued as a delete of its key, as a failed Set is.
 
 // Encode returns the stored form of v under the cache's codec: what Set
 // would store, and what Decode and Get read back.
@@ -34,6 +40,9 @@ func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bo
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
 		return nil, false, nil
+	}
+	if err := c.admit(ctx, key); err != nil {
+		return nil, false, err
 	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil {
@@ -99,11 +108,16 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 	if !c.enabled.Load() {
 		return false, nil
 	}
+	if err := c.admit(ctx, key); err != nil {
+		c.tiersForget(ctx, false, key)
+		return false, err
+	}
 	ttl, live := c.backendTTL(opts)
 	pk, err := c.physical(ctx, key, false)
 	if err != nil {
 		c.fail("cas", key, err)
-		return false, err
+		c.tiersForget(ctx, false, key)
+		return false, c.failedWrite(err, key)
 	}
 	if pk == "" {
 		return false, nil
@@ -128,6 +142,7 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 	}
 	if err != nil {
 		c.fail("cas", key, err)
+		err = c.failedWrite(err, key)
 		c.tiersForget(ctx, false, key)
 		return false, err
 	}
