@@ -164,7 +164,7 @@ func (e *engine[R]) lookup(ctx context.Context, c *keyedcache.Cache, h *head, ke
 	case h.fill != nil && e.invoke != nil:
 		l.out = fill
 		if c.InvalidationPending(ctx, key) { // its delete waits for the backend: compute, store nothing
-			l.out = down
+			l.out = nostore
 		}
 		return
 	case !h.local:

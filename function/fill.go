@@ -42,8 +42,10 @@ const (
 //     keeps trying to claim for up to a lease (WithLease).
 //   - Only failures that come at once, without a timeout, with nothing
 //     known of the key — a backend that refuses (closed, connection
-//     refused, a breaker open, a delete of the key still pending) —
-//     make it give up after maxFailures of them.
+//     refused, a breaker open) — make it give up after maxFailures of
+//     them; and a delete of the key still pending
+//     (keyedcache.ErrInvalidationPending) at once: nothing may be stored
+//     under the key until it reaches the backend.
 //
 // Giving up, the caller computes without a claim (Stats.Unclaimed) and
 // returns the result; it still stores it if a claim of its own in doubt
@@ -130,6 +132,9 @@ func (e *engine[R]) fill(ctx context.Context, gone <-chan struct{}, c *keyedcach
 	)
 	for lost := 0; ; lost++ {
 		if l.err != nil {
+			if errors.Is(l.err, keyedcache.ErrInvalidationPending) {
+				return e.unclaimed(ctx, nil, compute) // a delete of the key waits for the backend: store nothing
+			}
 			patient := mine != nil || waited
 			if tr.failed(l.err, false, patient, deadline) {
 				return e.unclaimed(ctx, mine, compute)
@@ -191,8 +196,13 @@ func (e *engine[R]) fill(ctx context.Context, gone <-chan struct{}, c *keyedcach
 			continue
 		}
 		e.st.errors.Add(1)
-		if cl == nil { // not a backend failure: the claim cannot be encoded
+		switch {
+		case cl == nil: // not a backend failure: the claim cannot be encoded
 			return e.run(ctx, compute)
+		case errors.Is(err, keyedcache.ErrInvalidationPending):
+			// A delete of the key waits for the backend (and a claim that
+			// may have landed is deleted with it): store nothing.
+			return e.unclaimed(ctx, nil, compute)
 		}
 		if timedOut(err) {
 			mine = cl
@@ -277,6 +287,8 @@ func (e *engine[R]) computeAndStore(ctx context.Context, l *claim[R], compute fu
 		_, swapped, err = e.swap(ctx, l.c, l.key, l.at, next, next.keepFor(time.Now()))
 	}
 	switch {
+	case errors.Is(err, keyedcache.ErrInvalidationPending):
+		e.st.errors.Add(1) // the key is to be deleted: nothing to store later
 	case err != nil:
 		e.st.errors.Add(1)
 		go e.storeLater(ctx, l, next, keep)

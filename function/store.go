@@ -3,7 +3,6 @@ package function
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"sync/atomic"
 	"time"
 
@@ -34,10 +33,12 @@ type slot[R any] struct {
 	cur atomic.Pointer[entry[R]]
 }
 
-// MarshalJSON gives the entry the slot holds, so that the staff page
-// (which shows values kept by reference as JSON) shows a cached
-// function's entry as it would its stored form.
-func (s *slot[R]) MarshalJSON() ([]byte, error) { return json.Marshal(s.cur.Load()) }
+// held returns the entry the slot holds, its result as an any: what a
+// staff page shows of it (see viewEntry).
+func (s *slot[R]) held() entry[any] {
+	p := s.cur.Load()
+	return entry[any]{State: p.State, Fresh: p.Fresh, Stale: p.Stale, Lease: p.Lease, Token: p.Token, Err: p.Err, V: p.V}
+}
 
 func newSlot[R any](ent entry[R]) *slot[R] {
 	s := new(slot[R])

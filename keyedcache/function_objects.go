@@ -24,10 +24,11 @@ func (c *Cache) ByReference() bool { return c.objects != nil }
 // value Set stored by reference as obj, or the stored form as raw (for
 // an entry written as bytes, by SetBytes, AddBytes or CompareAndSwap),
 // which the caller must not modify. key must be a key as Key builds it;
-// it is not built again. In copy mode, or while the cache is disabled,
-// it finds nothing. Like GetBytes it is not counted as a hit or a miss.
+// it is not built again. In copy mode, while the cache is disabled, or
+// while a queued invalidation covers key, it finds nothing. Like
+// GetBytes it is not counted as a hit or a miss.
 func (c *Cache) GetObject(key string) (obj any, raw []byte, found bool) {
-	if c.objects == nil || !c.enabled.Load() {
+	if c.objects == nil || !c.enabled.Load() || !c.pend.idle() && c.pend.covers(key) {
 		return nil, nil, false
 	}
 	return c.objects.GetObject(key)
