@@ -64,9 +64,10 @@
 // While a claim of its own is in doubt or another's claim is pending, a
 // caller waits failures out up to WithMaxWait; once a call has timed
 // out, it keeps trying to claim for up to a lease. Only a backend that
-// refuses at once (closed, connection refused, a breaker open, a delete
-// of the key still pending) makes a call compute without a claim, after
-// three refusals. Such computations are counted in Stats.Unclaimed; their
+// refuses at once (closed, connection refused, a breaker open) makes a
+// call compute without a claim, after three refusals — and a delete of
+// the key still waiting for the backend (keyedcache.ErrInvalidationPending)
+// at once. Such computations are counted in Stats.Unclaimed; their
 // result is stored only if a claim of their own turns out to have
 // landed. A result whose store fails is stored later, in the background,
 // while its claim lasts, so that the processes waiting for it get it

@@ -29,12 +29,11 @@ type Stats struct {
 	Panics       uint64        `json:"panics"`       // panics of the function
 
 	// Unclaimed counts computations run without a claim that the backend
-	// took: its reads failed three times in a row, or a claim failed and
-	// so did the read after it, or three claims failed — a backend that
-	// is down, or that refuses to store (while a delete of the key is
-	// pending). The result is returned and, unless the claim turns out to
-	// have landed after all, not stored. A slow backend is not counted
-	// here: a read that times out is followed by a claim, which decides.
+	// took: it refused three reads in a row or three claims (down), or a
+	// delete of the key waits for it (keyedcache.ErrInvalidationPending),
+	// or it failed for longer than a slow backend is waited out (see the
+	// package documentation). The result is returned and, unless a claim
+	// of the caller's turns out to have landed after all, not stored.
 	Unclaimed uint64 `json:"unclaimed"`
 }
 
