@@ -49,7 +49,9 @@ func (e *engine[R]) store(ctx context.Context, key string, r R) error {
 			return err
 		}
 	}
-	e.forget(key)
+	// Calls from now on start a flight of their own: one under way (its
+	// read begun before this write) must not answer them.
+	defer e.forget(key)
 	if h.fill != nil {
 		// Forget the results filled under key; the owner's fill
 		// returns this one from now on.
@@ -69,7 +71,9 @@ func (e *engine[R]) delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	e.forget(key)
+	// Calls from now on start a flight of their own: one under way (its
+	// read begun before the delete) must not answer them.
+	defer e.forget(key)
 	if h.fill != nil {
 		return c.DeleteChildren(ctx, key) // the results filled under key too
 	}
@@ -83,7 +87,10 @@ func (e *engine[R]) deleteAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.st.epoch.Add(1)
+	// A new epoch once the delete is done: calls from then on start
+	// flights of their own, and none under way — whose read may have begun
+	// before the delete — answers them.
+	defer e.st.epoch.Add(1)
 	return c.DeleteChildren(ctx, h.key)
 }
 
