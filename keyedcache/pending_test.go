@@ -199,8 +199,8 @@ func TestPendingFailedWriteIsADelete(t *testing.T) {
 		"Set":      func(c *keyedcache.Cache) error { return c.Set(ctx, "k", "new") },
 		"SetMany":  func(c *keyedcache.Cache) error { return c.SetMany(ctx, map[string]any{"k": "new"}) },
 		"SetBytes": func(c *keyedcache.Cache) error { d, _ := c.Encode("new"); return c.SetBytes(ctx, "k", d) },
-		"Touch": func(c *keyedcache.Cache) error { _, err := c.Touch(ctx, "k", time.Hour); return err },
-		"Incr":  func(c *keyedcache.Cache) error { _, err := c.Incr(ctx, "k", 1); return err },
+		"Touch":    func(c *keyedcache.Cache) error { _, err := c.Touch(ctx, "k", time.Hour); return err },
+		"Incr":     func(c *keyedcache.Cache) error { _, err := c.Incr(ctx, "k", 1); return err },
 	} {
 		for _, bk := range []struct {
 			name string
