@@ -42,6 +42,7 @@ type Cache struct {
 	objects backend.ObjectStore // non-nil only in by-reference mode
 	gens    bool                // delete-with-children through namespace generations
 	near    *nearTier           // the process tier, or nil
+	pub     *publisher          // tells other processes' process tiers of changes, or nil
 	pend    pending             // invalidations waiting for the backend (pending.go)
 
 	enabled atomic.Bool
@@ -63,6 +64,8 @@ type settings struct {
 	codec     Codec
 	logger    *slog.Logger
 	near      NearCache
+
+	presenceEvery time.Duration // tests only: a shorter presenceEvery
 }
 
 // WithAlias names the cache in stats and logs (default "default").
@@ -252,12 +255,8 @@ func newCache(b backend.Backend, s settings) (*Cache, error) {
 		c.objects = o
 	}
 	c.gens = c.prefixD == nil
-	if s.near.MaxEntries != 0 {
-		nt, err := newNearTier(c, s.near)
-		if err != nil {
-			return nil, err
-		}
-		c.near = nt
+	if err := c.setUpTiers(s); err != nil {
+		return nil, err
 	}
 	c.enabled.Store(true)
 	return c, nil

@@ -78,8 +78,11 @@ func TestPendingReplayedInOrderBeforeAnythingElse(t *testing.T) {
 // and the process tier too, while the backend still holds the value.
 func TestPendingHidesKeysFromEveryTier(t *testing.T) {
 	w := newSwitched(t)
-	c, _ := newSwitchedCache(t, full{w}, keyedcache.WithNearCache(keyedcache.NearCache{MaxEntries: 100, Staleness: time.Hour}))
+	c, _ := newSwitchedCache(t, full{w}, keyedcache.WithNearCache(keyedcache.NearCache{MaxEntries: 100, Staleness: time.Hour}),
+		keyedcache.WithPresenceEvery(time.Millisecond))
 	bg := t.Context()
+	keyedcache.Get[string](bg, c, "warm-up") // the process tier announces itself,
+	time.Sleep(5 * time.Millisecond)         // and answers once writers must know of it
 	c.Set(bg, "k", "old")
 	c.Set(bg, "tree::leaf", "old leaf")
 	keyedcache.Get[string](bg, c, "k") // fills the process tier

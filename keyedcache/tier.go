@@ -11,8 +11,10 @@ import (
 // Tiers are first-level caches in front of a cache's backend. A read goes
 // key → request tier (if the context carries one) → process tier (the
 // near cache, if the alias has one) → backend → codec, and fills the
-// tiers it passed; a write fills or clears them; a delete clears them and,
-// for the process tier, tells the other processes (see tier_near.go).
+// tiers it passed; a write fills or clears them; a delete clears them.
+// Every write and delete that reaches the backend is also made known to
+// the other processes' process tiers, whether this cache has tiers or not
+// (see NearCache and tier_presence.go).
 //
 // Both tiers keep the stored form of a value (the bytes the codec wrote),
 // so a read from a tier decodes a fresh copy, as a read from the backend
@@ -87,90 +89,113 @@ func (c *Cache) writeTiers(ctx context.Context) (*requestTier, *nearTier) {
 
 // The tier hooks below run after an operation changed the backend (ok)
 // or tried to and failed (!ok). The request tier follows what the scope
-// did either way; the process tier drops its own copy either way, and
-// tells the other processes only of a change that reached the backend.
+// did either way; the process tier drops its own copy either way. The
+// other processes' process tiers are told of a change that reached the
+// backend, whether this cache has tiers or not (tier_presence.go).
 
 // tiersWrote records that data (a stored form) was written under key
 // with the backend ttl (0: unknown or none).
 func (c *Cache) tiersWrote(ctx context.Context, key string, data []byte, ttl time.Duration, ok bool) {
-	if !c.tiersOn() {
-		return
+	if c.tiersOn() {
+		rt, nt := c.writeTiers(ctx)
+		if rt != nil {
+			rt.put(c, key, data, ttl)
+		}
+		if nt != nil {
+			nt.apply([]nearOp{{kind: opKey, key: key}}, false)
+		}
 	}
-	rt, nt := c.writeTiers(ctx)
-	if rt != nil {
-		rt.put(c, key, data, ttl)
-	}
-	if nt != nil {
-		nt.changed(ctx, ok, nearOp{kind: opKey, key: key})
+	if c.publishing(ctx, ok) {
+		c.publish(ctx, []nearOp{{kind: opKey, key: key}})
 	}
 }
 
 // tiersWroteMany is tiersWrote for many keys written with one ttl.
 func (c *Cache) tiersWroteMany(ctx context.Context, items map[string][]byte, ttl time.Duration, ok bool) {
-	if !c.tiersOn() {
-		return
+	var ops []nearOp
+	keyOps := func() []nearOp {
+		if ops == nil {
+			ops = make([]nearOp, 0, len(items))
+			for k := range items {
+				ops = append(ops, nearOp{kind: opKey, key: k})
+			}
+		}
+		return ops
 	}
-	rt, nt := c.writeTiers(ctx)
-	if rt != nil {
-		for k, data := range items {
-			rt.put(c, k, data, ttl)
+	if c.tiersOn() {
+		rt, nt := c.writeTiers(ctx)
+		if rt != nil {
+			for k, data := range items {
+				rt.put(c, k, data, ttl)
+			}
+		}
+		if nt != nil {
+			nt.apply(keyOps(), false)
 		}
 	}
-	if nt != nil {
-		ops := make([]nearOp, 0, len(items))
-		for k := range items {
-			ops = append(ops, nearOp{kind: opKey, key: k})
-		}
-		nt.changed(ctx, ok, ops...)
+	if len(items) > 0 && c.publishing(ctx, ok) {
+		c.publish(ctx, keyOps())
 	}
 }
 
 // tiersForget drops keys from every tier: after a delete, or a change
 // whose new stored form is not at hand.
 func (c *Cache) tiersForget(ctx context.Context, ok bool, keys ...string) {
-	if !c.tiersOn() {
-		return
+	var ops []nearOp
+	keyOps := func() []nearOp {
+		if ops == nil {
+			ops = make([]nearOp, len(keys))
+			for i, k := range keys {
+				ops[i] = nearOp{kind: opKey, key: k}
+			}
+		}
+		return ops
 	}
-	rt, nt := c.writeTiers(ctx)
-	if rt != nil {
-		for _, k := range keys {
-			rt.drop(c, k)
+	if c.tiersOn() {
+		rt, nt := c.writeTiers(ctx)
+		if rt != nil {
+			for _, k := range keys {
+				rt.drop(c, k)
+			}
+		}
+		if nt != nil {
+			nt.apply(keyOps(), false)
 		}
 	}
-	if nt != nil {
-		ops := make([]nearOp, len(keys))
-		for i, k := range keys {
-			ops[i] = nearOp{kind: opKey, key: k}
-		}
-		nt.changed(ctx, ok, ops...)
+	if len(keys) > 0 && c.publishing(ctx, ok) {
+		c.publish(ctx, keyOps())
 	}
 }
 
 // tiersForgetTree drops key and every key beneath it from every tier.
 func (c *Cache) tiersForgetTree(ctx context.Context, ok bool, key string) {
-	if !c.tiersOn() {
-		return
+	if c.tiersOn() {
+		rt, nt := c.writeTiers(ctx)
+		if rt != nil {
+			rt.dropTree(c, key)
+		}
+		if nt != nil {
+			nt.apply([]nearOp{{kind: opTree, key: key}}, false)
+		}
 	}
-	rt, nt := c.writeTiers(ctx)
-	if rt != nil {
-		rt.dropTree(c, key)
-	}
-	if nt != nil {
-		nt.changed(ctx, ok, nearOp{kind: opTree, key: key})
+	if c.publishing(ctx, ok) {
+		c.publish(ctx, []nearOp{{kind: opTree, key: key}})
 	}
 }
 
 // tiersForgetAll drops every key of c from every tier.
 func (c *Cache) tiersForgetAll(ctx context.Context, ok bool) {
-	if !c.tiersOn() {
-		return
+	if c.tiersOn() {
+		rt, nt := c.writeTiers(ctx)
+		if rt != nil {
+			rt.dropAll(c)
+		}
+		if nt != nil {
+			nt.apply(nil, true)
+		}
 	}
-	rt, nt := c.writeTiers(ctx)
-	if rt != nil {
-		rt.dropAll(c)
-	}
-	if nt != nil {
-		nt.changed(ctx, ok, nearOp{kind: opAll})
+	if c.publishing(ctx, ok) {
+		c.publish(ctx, []nearOp{{kind: opAll}})
 	}
 }
 
@@ -222,7 +247,18 @@ func (c *Cache) getTiered(ctx context.Context, key string, dst any) error {
 		}
 		tag, fillNear = t, usable
 	}
-	data, pk, err := c.fetch(ctx, key)
+	var (
+		data []byte
+		pk   string
+		ttl  time.Duration
+		err  error
+	)
+	if fillNear && nt.tracked != nil {
+		data, ttl, fillNear, err = c.fetchTracked(ctx, nt, key)
+		pk = key
+	} else {
+		data, pk, err = c.fetch(ctx, key)
+	}
 	if err != nil {
 		return err
 	}
@@ -233,7 +269,7 @@ func (c *Cache) getTiered(ctx context.Context, key string, dst any) error {
 		rt.put(c, key, data, 0)
 	}
 	if fillNear {
-		nt.fill(key, data, tag)
+		nt.fill(key, data, tag, ttl)
 	}
 	return nil
 }

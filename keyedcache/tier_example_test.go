@@ -23,6 +23,8 @@ func ExampleNearCache() {
 	ctx := context.Background()
 
 	web1.Set(ctx, web1.Key("price", 7), 100)
+	keyedcache.Get[int](ctx, web2, "price", 7) // web2's tier announces itself
+	time.Sleep(keyedcache.NearWarmUp)          // and answers once every writer must know of it
 	for range 3 {
 		keyedcache.Get[int](ctx, web2, "price", 7)
 	}

@@ -3,6 +3,7 @@ package keyedcache_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,8 +19,12 @@ import (
 // other method is the store's own.
 type watched struct {
 	*memory.Store
-	gets atomic.Int64 // keys read, by Get or GetMany
-	down atomic.Bool  // every read and write fails
+	gets    atomic.Int64 // value keys read, by Get or GetMany
+	logGets atomic.Int64 // keys of the process tiers' log and marker read
+	incrs   atomic.Int64 // increments (writes of the log's counter)
+	down    atomic.Bool  // every read and write fails
+
+	failKey atomic.Pointer[string] // reads of this key fail
 
 	mu   sync.Mutex
 	hold map[string]chan struct{} // a Get of such a key waits, after reading, until the channel closes
@@ -37,11 +42,25 @@ func newWatched(t testing.TB) *watched {
 	return &watched{Store: s, hold: map[string]chan struct{}{}, held: make(chan string, 1)}
 }
 
+// count counts a read of key.
+func (w *watched) count(key string) {
+	if strings.Contains(key, "%near::") {
+		w.logGets.Add(1)
+	} else {
+		w.gets.Add(1)
+	}
+}
+
+func (w *watched) failing(key string) bool {
+	k := w.failKey.Load()
+	return w.down.Load() || k != nil && *k == key
+}
+
 func (w *watched) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	if w.down.Load() {
+	if w.failing(key) {
 		return nil, false, errTestDown
 	}
-	w.gets.Add(1)
+	w.count(key)
 	v, found, err := w.Store.Get(ctx, key)
 	w.mu.Lock()
 	ch := w.hold[key]
@@ -54,10 +73,14 @@ func (w *watched) Get(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 func (w *watched) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
-	if w.down.Load() {
-		return nil, errTestDown
+	for _, k := range keys {
+		if w.failing(k) {
+			return nil, errTestDown
+		}
 	}
-	w.gets.Add(int64(len(keys)))
+	for _, k := range keys {
+		w.count(k)
+	}
 	return w.Store.GetMany(ctx, keys)
 }
 
@@ -72,6 +95,7 @@ func (w *watched) Incr(ctx context.Context, key string, delta int64) (int64, err
 	if w.down.Load() {
 		return 0, errTestDown
 	}
+	w.incrs.Add(1)
 	return w.Store.Incr(ctx, key, delta)
 }
 

@@ -2,7 +2,7 @@ package keyedcache
 
 import (
 	"context"
-	"errors"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,56 +12,99 @@ import (
 )
 
 // NearCache configures an alias's process tier: a size-bounded copy, in
-// this process's memory, of entries read from a remote backend, kept
-// consistent with the other processes by an invalidation log in the
-// backend itself (see below). A hit in it costs a map lookup and a decode
-// instead of a round trip.
+// this process's memory, of entries read from a shared backend, dropped
+// when another process changes them. A hit in it costs a map lookup and a
+// decode instead of a round trip.
 //
 // # Staleness bound
 //
-// A process checks the log at most once per Staleness, on a read, before
-// it answers from the tier. So a set, delete, delete-with-children or
-// Clear made through any process's Cache is seen by every other process
-// within Staleness of the moment it returned (the writer's own process
-// sees it at once). A value that merely expires in the backend, or is
-// written past the Cache (straight through the backend, or by a program
-// that does not use this log), stays in the tier for up to TTL.
+// A set, delete, delete-with-children or Clear made through any process's
+// Cache on the alias's backend and key prefix — whatever that process's
+// own configuration: a worker, a command-line tool, the staff page — is
+// seen by every other process's tier within Staleness of the moment it
+// returned; the writing process sees it at once. Before it answers from
+// memory, a tier makes sure, at most once per Staleness (on a read, timed
+// on this process's monotonic clock), that it has heard of every change
+// made until then; when it cannot (the backend is unreachable), it drops
+// everything and answers nothing until it can. How it hears of changes
+// depends on the backend.
 //
-// # Mechanism
+// # On Redis: the server tells
 //
-// The log is a counter and a ring of LogSlots entries stored in the
-// backend under the alias's prefix ("%near::seq", "%near::0" …). A
-// writer, after changing the backend, adds the number of its changes to
-// the counter (an atomic increment) and writes each change — a key, a
-// key with its children, or everything — into the slot of its sequence
-// number, tagged with that number. A reader remembers the counter value
-// it has applied; at a check it reads the counter (one round trip) and,
-// if it moved, the slots in between (one more), and drops what they name.
+// On a backend that implements backend.Tracker (redis:// and the other
+// schemes of the Redis backend), reads that fill the tier go through
+// connections on which the server tracks the keys read (RESP3 CLIENT
+// TRACKING), and the server itself pushes an invalidation when one of them
+// changes: a write through keyedcache or around it (redis-cli, another
+// program), an expiry, an eviction, a FLUSHDB. A push usually arrives
+// within a round trip of the write; the Staleness check is a PING on
+// those connections, which proves that every push sent before it has been
+// applied, so a connection that died silently hides nothing for longer
+// than Staleness. A connection that closes, for whatever reason, empties
+// the tier. Each entry is kept for at most its remaining TTL in Redis (read
+// with the value, in the same round trip) and at most TTL. Writers do
+// nothing at all for the tiers. Redis 6 or later is needed; against a
+// server that does not allow tracking the tier stays empty (reads go to
+// the server, and the failed checks are counted and logged).
 //
-// Lost invalidations are detected, and the tier is flushed whenever there
-// is doubt: when the counter moved by more than the ring holds, went
-// backwards or vanished (evicted, or the alias cleared), when a slot is
-// missing or holds another sequence number (overwritten, evicted, or
-// not written yet by a writer still between its two steps), and when a
-// check fails (the backend is down: the tier then answers nothing until a
-// check succeeds). The counter starts at a random value, so one that is
-// evicted and created again cannot pass for the old one. No clock is
-// shared between processes: the interval between checks is measured by
-// each process on its own monotonic clock.
+// # Elsewhere: an invalidation log, written only when someone reads it
 //
-// A read that misses fills the tier only if no invalidation was applied
-// in the process between the moment the read started and the fill, so a
-// value read before a change can never be kept after the change was
-// applied. A write drops the writer's own copy rather than filling it:
-// two goroutines writing one key could otherwise leave the older value in
-// the tier; the next read fills it.
+// On the other shared backends (memcached://, file://, sqlite://,
+// postgres://, groupcache://) processes tell each other through a log kept
+// in the backend under the alias's prefix: a counter and a ring of
+// LogSlots entries ("%near::seq", "%near::0" …). A writer, after changing
+// the backend, adds the number of its changes to the counter (an atomic
+// increment) and writes each change — a key, a key with its children, or
+// everything — into the slot of its sequence number. A tier remembers the
+// position it has applied; at a check it reads the counter (one round
+// trip) and, if it moved, the slots in between (one more), and drops what
+// they name. It drops everything instead when the counter moved by more
+// than the ring holds, went backwards or vanished, when a slot is missing
+// or holds another sequence number, and when a check fails. The counter
+// starts at a random value, so one evicted and created again cannot pass
+// for the old one.
 //
-// Every write through the alias costs two more round trips (the increment
-// and the slot); the process tier is meant for aliases read far more than
-// written. The backend must increment atomically or compare-and-swap, as
-// redis://, memcached://, file:// and the SQL backends do. memory:// and
-// dummy:// refuse the near_* parameters: their entries are in the process
-// already, or nowhere.
+// Writing the log costs a writer two more operations per write (the
+// increment and the slot), which a writer pays only while some process
+// has a tier to read it. Tiers
+// advertise themselves with a presence marker ("%near::here", a random
+// token with a TTL of a few minutes that they renew), and every Cache on
+// such a backend, whether it has a tier or not, looks for the marker at
+// most once a second (presenceEvery), in the background, never on a
+// write's path once it has looked. So a writer where no tier exists pays
+// nothing per write; see tier_presence.go for how a writer decides, and
+// why no change can slip past a tier:
+//
+//   - A writer decides after its write returned, from a look at the marker
+//     that began at most presenceEvery earlier (measured by both its
+//     monotonic and its wall clock); with no such look it looks first, and
+//     when the look fails it writes the log anyway.
+//   - A new tier answers nothing, and keeps nothing, until NearWarmUp
+//     (2×presenceEvery) after its marker was in place: by then every
+//     writer's decision rests on a look that began after the marker was
+//     there, and saw it.
+//   - A tier reads the marker with the counter at every check. A marker that
+//     is gone or holds another token (it expired, was evicted or cleared,
+//     and writers may have seen it missing) makes the tier drop everything
+//     and wait NearWarmUp again after putting its own back.
+//
+// A process whose alias has a tier writes the log after every write,
+// without looking. No clock is shared between processes. Values that merely
+// expire in these backends, or are written around keyedcache, stay in the
+// tier for at most TTL. A write that failed (a timeout) but still reached
+// the backend is logged only when the delete of its key that the writer
+// queued (pending.go) is replayed. The backend must increment atomically
+// or compare-and-swap, and touch or compare-and-swap, as all of these do.
+//
+// A read that misses fills the tier only if no invalidation that may
+// concern its key was applied in the process between the moment the read
+// started and the fill, so a value read before a change can never be kept
+// after the change was applied. A write drops the writer's own copy
+// rather than filling it: two goroutines writing one key could otherwise
+// leave the older value in the tier; the next read fills it.
+//
+// memory:// and dummy:// refuse the near_* parameters: their entries are
+// in the process already, or nowhere.
 type NearCache struct {
 	// MaxEntries bounds the entries kept (W-TinyLFU eviction, as the
 	// memory backend); 0 means no process tier.
@@ -106,6 +149,24 @@ func (s *settings) nearFromParams(cfg backend.Config) error {
 	return err
 }
 
+// setUpTiers gives c its process tier, if configured, and its publisher
+// (tier_presence.go).
+func (c *Cache) setUpTiers(s settings) error {
+	every := s.presenceEvery
+	if every <= 0 {
+		every = presenceEvery
+	}
+	if s.near.MaxEntries != 0 {
+		nt, err := newNearTier(c, s.near, every)
+		if err != nil {
+			return err
+		}
+		c.near = nt
+	}
+	c.pub = newPublisher(c, every)
+	return nil
+}
+
 type nearOpKind byte
 
 const (
@@ -119,32 +180,49 @@ type nearOp struct {
 	key  string
 }
 
+// stripes is the number of groups of keys whose invalidations a fill
+// tells apart (see fill).
+const stripes = 64
+
 // nearTier is a cache's process tier.
 type nearTier struct {
 	c         *Cache
 	store     *memory.Store
 	staleness time.Duration
 	ttl       time.Duration
-	seqKey    string
-	slotHead  string
 	base      time.Time // for the monotonic clock
 
-	// mu orders fills against invalidations: a fill holds it for reading
-	// and checks epoch; applying invalidations holds it for writing and
-	// bumps epoch.
-	mu    sync.RWMutex
-	epoch atomic.Uint64
+	// Exactly one of log and tracked is set.
+	log     *nearLog              // the invalidation log (tier_log.go)
+	tracked backend.TrackedReader // the server tracks what we read (tier_tracked.go)
+
+	// mu orders fills against invalidations. Applying invalidations holds
+	// it for writing, counts them in seq, and records the seq of the last
+	// one that may concern each stripe of keys (or all of them); a fill
+	// holds it for reading and compares with the seq its read started at.
+	mu        sync.RWMutex
+	seq       atomic.Uint64
+	allAt     uint64          // under mu
+	stripeAt  [stripes]uint64 // under mu
+	stripeSum maphash.Seed
 
 	checkMu sync.Mutex // one check at a time
-	pos     int64      // the log position applied; under checkMu
-	havePos bool       // under checkMu
 	due     atomic.Int64
-	ok      atomic.Bool // the last check succeeded
+	ok      atomic.Bool // the last check succeeded and the tier may answer
+
+	// Log mode, under checkMu (see tier_log.go).
+	pos      int64  // the log position applied
+	havePos  bool   // pos is set
+	token    []byte // the presence marker this tier put or adopted; nil: none yet
+	armAt    int64  // monotonic time from which the tier may answer
+	touchAt  int64  // monotonic time at which the marker's TTL is renewed
+	every    time.Duration
+	markerTT time.Duration
 
 	flushes atomic.Uint64
 }
 
-func newNearTier(c *Cache, n NearCache) (*nearTier, error) {
+func newNearTier(c *Cache, n NearCache, every time.Duration) (*nearTier, error) {
 	if n.MaxEntries < 0 {
 		return nil, &backend.ConfigError{Param: "near_entries", Reason: "want a whole number ≥ 0"}
 	}
@@ -154,11 +232,14 @@ func newNearTier(c *Cache, n NearCache) (*nearTier, error) {
 	if n.TTL < 0 {
 		return nil, &backend.ConfigError{Param: "near_ttl", Value: n.TTL.String(), Reason: "want a positive duration"}
 	}
-	if _, ok := c.b.(backend.Incrementer); !ok && c.cas == nil {
-		return nil, &backend.ConfigError{Param: "near_entries", Reason: "the process tier needs a backend that increments atomically or compares-and-swaps; this one does neither"}
-	}
 	if c.objects != nil {
 		return nil, &backend.ConfigError{Param: "near_entries", Reason: "a by-reference alias is in process memory already; it has no use for a process tier"}
+	}
+	tracker, tracking := trackerOf(c)
+	if !tracking {
+		if err := logCapable(c); err != nil {
+			return nil, err
+		}
 	}
 	store, err := memory.New(memory.Options{MaxEntries: n.MaxEntries})
 	if err != nil {
@@ -166,8 +247,7 @@ func newNearTier(c *Cache, n NearCache) (*nearTier, error) {
 	}
 	nt := &nearTier{
 		c: c, store: store, staleness: n.Staleness, ttl: n.TTL,
-		seqKey: c.prefix + "%near::seq", slotHead: c.prefix + "%near::",
-		base: time.Now(),
+		base: time.Now(), stripeSum: maphash.MakeSeed(), every: every,
 	}
 	if nt.staleness == 0 {
 		nt.staleness = DefaultNearStaleness
@@ -178,14 +258,32 @@ func newNearTier(c *Cache, n NearCache) (*nearTier, error) {
 	if c.timeout != Forever && nt.ttl > c.timeout {
 		nt.ttl = c.timeout
 	}
+	nt.markerTT = max(markerLooks*every, 4*nt.staleness)
+	if tracking {
+		if nt.tracked, err = tracker.Track(nt.invalidated); err != nil {
+			store.Close()
+			return nil, &backend.ConfigError{Param: "near_entries", Reason: err.Error()}
+		}
+	} else {
+		nt.log = newNearLog(c)
+	}
 	return nt, nil
+}
+
+// trackerOf returns c's backend as a Tracker if the process tiers on it
+// use one: when it is one and its keys are the keys (no namespace
+// generations), since invalidations name backend keys.
+func trackerOf(c *Cache) (backend.Tracker, bool) {
+	t, ok := c.b.(backend.Tracker)
+	return t, ok && !c.gens
 }
 
 func (nt *nearTier) now() int64 { return int64(time.Since(nt.base)) }
 
 // get answers a read from the tier: hit with the stored form, or a miss
 // with the tag a fill must present; usable is false when the tier must
-// be bypassed (a check failed or is under way in another goroutine).
+// be bypassed (a check failed or is under way in another goroutine, or
+// the tier is not armed yet).
 func (nt *nearTier) get(ctx context.Context, key string) (raw []byte, hit bool, tag uint64, usable bool) {
 	if now := nt.now(); now >= nt.due.Load() {
 		if !nt.check(ctx, now) {
@@ -194,25 +292,34 @@ func (nt *nearTier) get(ctx context.Context, key string) (raw []byte, hit bool, 
 	} else if !nt.ok.Load() {
 		return nil, false, 0, false
 	}
-	tag = nt.epoch.Load()
+	tag = nt.seq.Load()
 	if _, raw, found := nt.store.GetObject(key); found && raw != nil {
 		return raw, true, tag, true
 	}
 	return nil, false, tag, true
 }
 
-// fill keeps data as key's stored form if nothing was invalidated since
-// tag was taken.
-func (nt *nearTier) fill(key string, data []byte, tag uint64) {
-	nt.mu.RLock()
-	defer nt.mu.RUnlock()
-	if nt.epoch.Load() == tag && nt.ok.Load() {
-		nt.store.Set(context.Background(), key, data, nt.ttl)
-	}
+func (nt *nearTier) stripe(key string) int {
+	return int(maphash.String(nt.stripeSum, key) % stripes)
 }
 
-// check reads the log and applies it. It reports whether the tier may
-// answer: false if the check failed or another goroutine is checking.
+// fill keeps data as key's stored form, for at most ttl (0: unknown), if
+// nothing that may concern key was invalidated since tag was taken.
+func (nt *nearTier) fill(key string, data []byte, tag uint64, ttl time.Duration) {
+	nt.mu.RLock()
+	defer nt.mu.RUnlock()
+	if !nt.ok.Load() || nt.allAt > tag || nt.stripeAt[nt.stripe(key)] > tag {
+		return
+	}
+	if ttl <= 0 || ttl > nt.ttl {
+		ttl = nt.ttl
+	}
+	nt.store.Set(context.Background(), key, data, ttl)
+}
+
+// check brings the tier up to date with the other processes' changes. It
+// reports whether the tier may answer: false if the check failed, another
+// goroutine is checking, or the tier is not armed yet.
 func (nt *nearTier) check(ctx context.Context, now int64) bool {
 	if !nt.checkMu.TryLock() {
 		return false
@@ -221,192 +328,78 @@ func (nt *nearTier) check(ctx context.Context, now int64) bool {
 	if nt.due.Load() > now { // checked meanwhile
 		return nt.ok.Load()
 	}
-	if err := nt.sync(ctx); err != nil {
+	var err error
+	if nt.tracked != nil {
+		err = nt.tracked.Sync(ctx)
+	} else {
+		err = nt.syncLog(ctx)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return false // the caller gave up; no doubt about the tier
 		}
 		if nt.ok.Swap(false) {
-			nt.flushes.Add(1)
-			nt.apply(nil, true)
+			nt.flush()
 		}
 		nt.c.fail("near_check", "", err)
 		nt.due.Store(now + int64(nt.staleness))
 		return false
 	}
-	nt.ok.Store(true)
-	nt.due.Store(now + int64(nt.staleness))
-	return true
+	due := now + int64(nt.staleness)
+	armed := nt.tracked != nil || nt.now() >= nt.armAt
+	if !armed {
+		due = min(due, nt.armAt)
+	}
+	nt.ok.Store(armed)
+	nt.due.Store(due)
+	return armed
 }
 
-var errLogLost = errors.New("keyedcache: the process tier's invalidation log vanished while being read")
-
-// sync brings the tier up to the log; called with checkMu held.
-func (nt *nearTier) sync(ctx context.Context) error {
-	n, found, err := nt.readSeq(ctx)
-	if err != nil {
-		return err
-	}
-	if !found {
-		// The counter is gone (evicted, or the alias cleared): whatever it
-		// held is lost. Start a new one, read it back, then flush.
-		if _, err := nt.c.b.Add(ctx, nt.seqKey, seqStart(), backend.NoExpiry); err != nil {
-			return err
-		}
-		if n, found, err = nt.readSeq(ctx); err != nil {
-			return err
-		} else if !found {
-			return errLogLost
-		}
-		nt.advance(n, nil, true)
-		return nil
-	}
-	switch {
-	case !nt.havePos || n < nt.pos || n-nt.pos > LogSlots:
-		nt.advance(n, nil, true)
-		return nil
-	case n == nt.pos:
-		return nil
-	}
-	keys := make([]string, 0, n-nt.pos)
-	for seq := nt.pos + 1; seq <= n; seq++ {
-		keys = append(keys, nt.slotKey(seq))
-	}
-	slots, err := nt.getMany(ctx, keys)
-	if err != nil {
-		return err
-	}
-	ops := make([]nearOp, 0, len(keys))
-	for i, k := range keys {
-		seq, op, ok := parseSlot(slots[k])
-		if !ok || seq != nt.pos+1+int64(i) {
-			nt.advance(n, nil, true) // lost, overwritten or not yet written: in doubt
-			return nil
-		}
-		ops = append(ops, op)
-	}
-	nt.advance(n, ops, false)
-	return nil
+// flush drops everything, counted.
+func (nt *nearTier) flush() {
+	nt.flushes.Add(1)
+	nt.apply(nil, true)
 }
 
-// advance applies ops (or flushes) and records n as the position applied;
-// called with checkMu held, after n was read.
-func (nt *nearTier) advance(n int64, ops []nearOp, flush bool) {
-	if flush && nt.havePos {
-		nt.flushes.Add(1)
-	}
-	nt.apply(ops, flush)
-	nt.pos, nt.havePos = n, true
-}
-
-// apply drops what ops name, or everything, and stops fills that started
-// before.
+// apply drops what ops name, or everything, and stops the fills that
+// started before and may concern them.
 func (nt *nearTier) apply(ops []nearOp, all bool) {
+	if !all && len(ops) == 0 {
+		return
+	}
 	ctx := context.Background()
 	nt.mu.Lock()
 	defer nt.mu.Unlock()
-	nt.epoch.Add(1)
+	seq := nt.seq.Add(1)
 	if all {
+		nt.allAt = seq
 		nt.store.Clear(ctx)
 		return
 	}
 	for _, op := range ops {
 		switch op.kind {
 		case opKey:
+			nt.stripeAt[nt.stripe(op.key)] = seq
 			nt.store.Delete(ctx, op.key)
 		case opTree:
+			nt.allAt = seq
 			nt.store.DeletePrefix(ctx, op.key+Sep)
 			nt.store.Delete(ctx, op.key)
 		case opAll:
+			nt.allAt = seq
 			nt.store.Clear(ctx)
 			return
 		}
 	}
 }
 
-// changed applies this process's own changes at once and, if publish is
-// set, logs them for the others. Called after the backend was changed.
-func (nt *nearTier) changed(ctx context.Context, publish bool, ops ...nearOp) {
-	if len(ops) == 0 {
-		return
+func (nt *nearTier) close() {
+	if nt.tracked != nil {
+		nt.tracked.Close()
 	}
-	nt.apply(ops, false)
-	if !publish {
-		return
-	}
-	if len(ops) > LogSlots {
-		ops = []nearOp{{kind: opAll}}
-	}
-	if err := nt.publish(ctx, ops); err != nil {
-		nt.c.fail("near_publish", ops[0].key, err)
-	}
+	nt.store.Close()
 }
 
-func (nt *nearTier) publish(ctx context.Context, ops []nearOp) error {
-	delta := int64(len(ops))
-	n, err := nt.incr(ctx, delta)
-	if errors.Is(err, backend.ErrNotFound) {
-		if _, err = nt.c.b.Add(ctx, nt.seqKey, seqStart(), backend.NoExpiry); err == nil {
-			n, err = nt.incr(ctx, delta)
-		}
-	} else if errors.Is(err, backend.ErrNotNumeric) {
-		if err = nt.c.b.Set(ctx, nt.seqKey, seqStart(), backend.NoExpiry); err == nil {
-			n, err = nt.incr(ctx, delta)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	first := n - delta + 1
-	if len(ops) == 1 {
-		return nt.c.b.Set(ctx, nt.slotKey(first), appendSlot(nil, first, ops[0]), backend.NoExpiry)
-	}
-	items := make(map[string][]byte, len(ops))
-	for i, op := range ops {
-		seq := first + int64(i)
-		items[nt.slotKey(seq)] = appendSlot(nil, seq, op)
-	}
-	if nt.c.multi != nil {
-		return nt.c.multi.SetMany(ctx, items, backend.NoExpiry)
-	}
-	for k, v := range items {
-		if err := nt.c.b.Set(ctx, k, v, backend.NoExpiry); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (nt *nearTier) incr(ctx context.Context, delta int64) (int64, error) {
-	if in, ok := nt.c.b.(backend.Incrementer); ok {
-		return in.Incr(ctx, nt.seqKey, delta)
-	}
-	return nt.c.incrFallback(ctx, nt.seqKey, delta)
-}
-
-func (nt *nearTier) readSeq(ctx context.Context) (n int64, found bool, err error) {
-	for attempt := 0; ; attempt++ {
-		data, found, err := nt.c.b.Get(ctx, nt.seqKey)
-		if err != nil || !found {
-			return 0, false, err
-		}
-		if n, ok := parseInt(data); ok {
-			return n, true, nil
-		}
-		if attempt > 0 {
-			return 0, false, errLogLost
-		}
-		// Not a counter: replace it, as if it had vanished.
-		if err := nt.c.b.Set(ctx, nt.seqKey, seqStart(), backend.NoExpiry); err != nil {
-			return 0, false, err
-		}
-	}
-}
-
-func (nt *nearTier) getMany(ctx context.Context, keys []string) (map[string][]byte, error) {
-	return nt.c.backendGetMany(ctx, keys)
-}
-
-func (nt *nearTier) close() { nt.store.Close() }
-
-// stats returns the tier's flush count.
+// flushCount returns how often the tier was emptied for fear of a lost
+// invalidation.
 func (nt *nearTier) flushCount() uint64 { return nt.flushes.Load() }

@@ -130,7 +130,7 @@ func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T
 	if len(fetch) == 0 {
 		return out, nil
 	}
-	raw, err := c.getManyRaw(ctx, fetch)
+	raw, ttls, err := c.readMany(ctx, nt, &fillNear, fetch)
 	if err != nil {
 		c.fail("get_many", "", err)
 	}
@@ -152,7 +152,7 @@ func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T
 				rt.put(c, k, data, 0)
 			}
 			if fillNear {
-				nt.fill(k, data, tag)
+				nt.fill(k, data, tag, ttls[k])
 			}
 		}
 	}

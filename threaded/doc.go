@@ -41,8 +41,9 @@
 // # A near cache per process
 //
 // The process tier — a size-bounded copy of a remote alias's entries in
-// this process, invalidated across processes through a log in the
-// backend — is configured on the alias itself (near_entries,
+// this process, invalidated by every other process's writes (on Redis
+// by the server itself, elsewhere through a log in the backend) — is
+// configured on the alias itself (near_entries,
 // near_staleness and near_ttl; see keyedcache.NearCache), since every
 // read of the alias goes through it:
 //

@@ -32,6 +32,8 @@ func TestTiersWhenTheServerDies(t *testing.T) {
 			const bound = 100 * time.Millisecond
 			c := open(t, withParams(tc.url(srv), tc.params+"&key_prefix=app&near_entries=100&near_staleness="+bound.String()))
 			bg := context.Background()
+			keyedcache.Get[string](bg, c, "warm-up") // the tier announces itself,
+			time.Sleep(keyedcache.NearWarmUp)        // and answers once writers know of it
 			c.Set(bg, c.Key("k"), "v")
 			keyedcache.Get[string](bg, c, "k")
 			if v, _ := keyedcache.Get[string](bg, c, "k"); v != "v" || c.Stats().ProcessHits != 1 {
@@ -76,6 +78,7 @@ func TestTiersWhenTheServerDies(t *testing.T) {
 			if v, err := keyedcache.Get[string](bg, c, "k"); err == nil {
 				t.Errorf("after a restart that lost everything: k = %q from the process tier", v)
 			}
+			time.Sleep(keyedcache.NearWarmUp) // where the restart lost its marker, the tier waits again
 			c.Set(bg, c.Key("k2"), "v2")
 			keyedcache.Get[string](bg, c, "k2")
 			before := c.Stats().ProcessHits

@@ -194,6 +194,8 @@ func nearChild(t *testing.T, role string) {
 		return v, err == nil
 	}
 	keys := []string{"k", "tree", "tree::a", "tree::a::b", "treetop"}
+	read("warm-up")                   // the tier announces itself,
+	time.Sleep(keyedcache.NearWarmUp) // and answers once writers know of it
 	for range 2 {
 		for _, k := range keys {
 			if v, ok := read(k); v != "old" || !ok {

@@ -72,12 +72,17 @@ type call struct {
 // error that ends it before it reaches the server (closed, not connected,
 // or not answering).
 func (s *Store) begin(ctx context.Context, op string) (rueidis.Client, call, error) {
+	return s.beginOn(ctx, op, &s.conn)
+}
+
+// beginOn is begin on one of the store's connections.
+func (s *Store) beginOn(ctx context.Context, op string, conn *connection) (rueidis.Client, call, error) {
 	ok, probe := s.brk.allow()
 	if !ok {
 		return nil, call{}, fmt.Errorf("redis %s: %w", op, ErrNotAnswering)
 	}
 	cl := call{s: s, op: op, ctx: ctx, probe: probe}
-	c, err := s.conn.get(ctx)
+	c, err := conn.get(ctx)
 	if err != nil {
 		cl.end(&err)
 		return nil, call{}, err

@@ -132,7 +132,8 @@ func orDefault(d, def time.Duration) time.Duration {
 // a store opens while its server is down. Once created, rueidis
 // reconnects by itself.
 type connection struct {
-	opt rueidis.ClientOption
+	opt   rueidis.ClientOption
+	quiet bool // no warning about the eviction policy: another connection of the store gives it
 
 	client atomic.Pointer[rueidis.Client]
 	closed atomic.Bool
@@ -169,7 +170,9 @@ func (c *connection) dial() (chan struct{}, error) {
 		}
 		if err == nil {
 			c.client.Store(&cl)
-			go warnEvictable(cl, c.opt.Dialer.Timeout)
+			if !c.quiet {
+				go warnEvictable(cl, c.opt.Dialer.Timeout)
+			}
 		} else {
 			err = fmt.Errorf("redis: connect to %s: %w", strings.Join(c.opt.InitAddress, ","), err)
 		}
