@@ -28,7 +28,7 @@ const (
 )
 
 // ErrClosed is returned by every method of a Store after Close.
-var ErrClosed = errors.New("file: store is closed")
+var ErrClosed = backend.ClosedError("file")
 
 // Options configure a Store. The zero value is ready to use.
 type Options struct {

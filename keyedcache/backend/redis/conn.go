@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"keyedcache.dev/keyedcache/backend"
 )
 
 // Defaults of the Options timeouts.
@@ -27,7 +29,7 @@ const (
 const redialAfter = 250 * time.Millisecond
 
 // ErrClosed is returned by every call after Close.
-var ErrClosed = errors.New("redis: backend closed")
+var ErrClosed = backend.ClosedError("redis")
 
 // Options configure a Store. A zero field takes its default.
 type Options struct {
