@@ -44,6 +44,7 @@ type Cache struct {
 	near    *nearTier           // the process tier, or nil
 
 	enabled atomic.Bool
+	closed  atomic.Bool
 	stats   *counters
 	log     *slog.Logger
 	lastLog atomic.Int64
@@ -283,19 +284,49 @@ func (c *Cache) Codec() Codec { return c.codec }
 
 // Enable turns the cache on or off. While off, reads miss (returning the
 // key they would have used) and writes store nothing; deletes still
-// reach the backend, so nothing turns stale meanwhile. Turning it back on
-// shows what was stored before.
-func (c *Cache) Enable(on bool) { c.enabled.Store(on) }
+// reach the backend, so nothing turns stale meanwhile — and so do writes
+// that delete (a TTL of zero or less, with Set, SetMany or Touch).
+// Turning it back on shows what was stored before. A closed cache stays
+// off.
+func (c *Cache) Enable(on bool) {
+	if c.closed.Load() {
+		return
+	}
+	c.enabled.Store(on)
+	if c.closed.Load() { // Close ran meanwhile
+		c.enabled.Store(false)
+	}
+}
 
 // Enabled reports whether the cache is on.
 func (c *Cache) Enabled() bool { return c.enabled.Load() }
 
-// Close closes the backend (and empties the process tier).
+// ErrClosed is matched by the error of every operation on a Cache after
+// its Close, and of every backend call after the backend's Close.
+var ErrClosed = backend.ErrClosed
+
+// Close closes the backend (and empties the process tier). Every
+// operation after it returns an error that matches ErrClosed: reads a
+// *NotCachedError caused by it, writes, deletes and the rest the error
+// itself. Closing twice does nothing.
 func (c *Cache) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.enabled.Store(false)
 	if c.near != nil {
 		c.near.close()
 	}
 	return c.b.Close()
+}
+
+// closedErr returns ErrClosed after Close, else nil: what an operation
+// that finds the cache off returns.
+func (c *Cache) closedErr() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Require checks that the backend answers, returning a

@@ -15,7 +15,8 @@ import (
 // that they see other processes' writes at once, and are not counted as
 // hits or misses: the caller keeps figures of its own. Writes update the
 // tiers as Set does. While the cache is disabled they find nothing and
-// store nothing.
+// store nothing (a TTL of zero or less still deletes); after Close they
+// return an error matching ErrClosed.
 
 // Encode returns the stored form of v under the cache's codec: what Set
 // would store, and what Decode and Get read back.
@@ -33,7 +34,7 @@ func (c *Cache) Decode(data []byte, dst any) error {
 func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bool, err error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return nil, false, nil
+		return nil, false, c.closedErr()
 	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil {
@@ -56,13 +57,13 @@ func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bo
 // entry, as for Set.
 func (c *Cache) SetBytes(ctx context.Context, key string, data []byte, opts ...SetOption) error {
 	key = c.keyFor(key)
-	if !c.enabled.Load() {
-		return nil
-	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
 		_, err := c.Delete(ctx, key)
 		return err
+	}
+	if !c.enabled.Load() {
+		return c.closedErr()
 	}
 	if err := c.storeBytes(ctx, key, data, ttl); err != nil {
 		return err
@@ -76,7 +77,7 @@ func (c *Cache) SetBytes(ctx context.Context, key string, data []byte, opts ...S
 func (c *Cache) AddBytes(ctx context.Context, key string, data []byte, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return false, nil
+		return false, c.closedErr()
 	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
@@ -97,7 +98,7 @@ func (c *Cache) AddBytes(ctx context.Context, key string, data []byte, opts ...S
 func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return false, nil
+		return false, c.closedErr()
 	}
 	ttl, live := c.backendTTL(opts)
 	pk, err := c.physical(ctx, key, false)

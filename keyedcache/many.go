@@ -2,6 +2,10 @@ package keyedcache
 
 import (
 	"context"
+	"errors"
+	"slices"
+
+	"keyedcache.dev/keyedcache/backend"
 )
 
 // getManyRaw reads the stored forms of keys (already built) in one round
@@ -50,55 +54,110 @@ func (c *Cache) backendGetMany(ctx context.Context, keys []string) (map[string][
 }
 
 // SetMany stores every item (keys as for Set) with one TTL, in one round
-// trip where the backend allows. Like Set, it returns an error only for a
-// value that cannot be encoded.
+// trip where the backend allows. While the cache is disabled it stores
+// nothing, but a TTL of zero or less still deletes.
+//
+// Its error is informational, as a cache write's failure is: a caller
+// that serves its requests whatever the cache does may ignore it. It is
+// nil when every item was stored — and when the backend could not be
+// reached, which is counted and logged as for Set, since a cache that is
+// down is no reason to fail. It is a *NotStoredError listing the keys not
+// stored when items could not be stored for what they are: a value that
+// cannot be encoded (ErrUnencodable), an unkeyable key (ErrUnkeyable), a
+// value the backend refused (backend.ErrTooLarge). The other items are
+// stored. After Close it is ErrClosed.
 func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOption) error {
-	if !c.enabled.Load() {
-		return nil
-	}
 	ttl, live := c.backendTTL(opts)
-	enc := make(map[string][]byte, len(items))
-	for k, v := range items {
-		data, err := encodeValue(c.codec, v)
-		if err != nil {
-			return err
-		}
-		enc[c.keyFor(k)] = data
-	}
 	if !live {
-		keys := make([]string, 0, len(enc))
-		for k := range enc {
+		keys := make([]string, 0, len(items))
+		for k := range items {
 			keys = append(keys, k)
 		}
 		_, err := c.DeleteMany(ctx, keys...)
 		return err
 	}
-	s := c.stats.shard()
-	s.sets.Add(uint64(len(enc)))
+	if !c.enabled.Load() {
+		return c.closedErr()
+	}
+	var refused map[string]error // built key → why it was not stored
+	refuse := func(key string, err error) {
+		if refused == nil {
+			refused = map[string]error{}
+		}
+		refused[key] = err
+	}
+	enc := make(map[string][]byte, len(items))
+	for k, v := range items {
+		key := c.keyFor(k)
+		if c.unkeyable(key) {
+			refuse(key, ErrUnkeyable)
+			continue
+		}
+		data, err := encodeValue(c.codec, v)
+		if err != nil {
+			refuse(key, err)
+			continue
+		}
+		enc[key] = data
+	}
 	var err error
 	if c.multi != nil && !c.gens {
 		err = c.multi.SetMany(ctx, enc, ttl)
-	} else {
+	}
+	if c.multi == nil || c.gens || errors.Is(err, backend.ErrTooLarge) {
+		// One by one; after a refusal in one round trip, to learn which
+		// items the backend refused.
+		err = nil
 		for k, data := range enc {
 			var pk string
 			if pk, err = c.physical(ctx, k, true); err == nil {
 				err = c.b.Set(ctx, pk, data, ttl)
+			}
+			if errors.Is(err, backend.ErrTooLarge) {
+				refuse(k, err)
+				err = nil
+				continue
 			}
 			if err != nil {
 				break
 			}
 		}
 	}
+	if errors.Is(err, ErrClosed) {
+		return err
+	}
 	if err != nil {
 		c.fail("set_many", "", err)
 	}
+	for k, why := range refused {
+		if _, ok := enc[k]; ok { // encoded, then refused by the backend
+			c.fail("set_many", k, why)
+			delete(enc, k)
+			c.tiersForget(ctx, false, k)
+		}
+	}
+	c.stats.shard().sets.Add(uint64(len(enc)))
 	c.tiersWroteMany(ctx, enc, ttl, err == nil)
-	return nil
+	if refused == nil {
+		return nil
+	}
+	ns := &NotStoredError{Causes: map[string]error{}}
+	for k := range items {
+		if why, ok := refused[c.keyFor(k)]; ok {
+			ns.Keys = append(ns.Keys, k)
+			ns.Causes[k] = why
+		}
+	}
+	slices.Sort(ns.Keys)
+	return ns
 }
 
 // DeleteMany removes the entries for keys (as for Set) and returns how
 // many existed.
 func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
+	if err := c.closedErr(); err != nil {
+		return 0, err
+	}
 	built := make([]string, len(keys))
 	for i, k := range keys {
 		built[i] = c.keyFor(k)

@@ -3,6 +3,7 @@ package keyedcache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -91,7 +92,11 @@ func (c *Cache) get(ctx context.Context, key string, dst any) error {
 	s := c.stats.shard()
 	if !c.enabled.Load() {
 		s.misses.Add(1)
-		return &NotCachedError{Key: key}
+		return &NotCachedError{Key: key, Err: c.closedErr()}
+	}
+	if c.unkeyable(key) {
+		s.misses.Add(1)
+		return &NotCachedError{Key: key, Err: ErrUnkeyable}
 	}
 	if c.objects != nil {
 		obj, raw, found := c.objects.GetObject(key)
@@ -154,7 +159,9 @@ func (c *Cache) decode(ctx context.Context, key, pk string, data []byte, dst any
 }
 
 // corrupt handles a stored value that cannot be decoded: a miss, the
-// entry deleted, the error counted.
+// error counted, and the entry deleted — unless the bytes are intact and
+// only the type asked for does not fit them (a *TypeError): that entry
+// stays for the readers it was written for.
 func (c *Cache) corrupt(ctx context.Context, key, pk string, err error) error {
 	s := c.stats.shard()
 	s.misses.Add(1)
@@ -174,7 +181,8 @@ func (c *Cache) corrupt(ctx context.Context, key, pk string, err error) error {
 
 // assignObject stores a by-reference value into dst: directly when the
 // types match, otherwise through the codec, so that by-reference and
-// copy mode accept the same reads.
+// copy mode accept the same reads. A value that does not fit dst is a
+// *TypeError: the object itself is intact.
 func assignObject(codec Codec, obj any, dst any) error {
 	if p, ok := dst.(*any); ok {
 		*p = obj
@@ -182,7 +190,7 @@ func assignObject(codec Codec, obj any, dst any) error {
 	}
 	data, err := encodeValue(codec, obj)
 	if err != nil {
-		return errCorrupt{err.Error()}
+		return &TypeError{Stored: fmt.Sprintf("a %T", obj), Wanted: wantedType(dst), Err: err}
 	}
 	return decodeValue(codec, data, dst)
 }
@@ -191,18 +199,24 @@ func assignObject(codec Codec, obj any, dst any) error {
 // plain text, which is built into a key) for the alias's timeout or the
 // TTL option.
 //
-// Set returns an error only when the value cannot be encoded. A backend
-// that fails drops the write: a cache is an optimisation, so the failure
-// is counted in Stats and logged, not returned.
+// Set returns an error only when the value cannot be encoded
+// (ErrUnencodable), the key is unkeyable (ErrUnkeyable, see Key) or the
+// cache is closed (ErrClosed). A backend that fails drops the write: a
+// cache is an optimisation, so the failure is counted in Stats and
+// logged, not returned. While the cache is disabled Set stores nothing,
+// but a TTL of zero or less still deletes.
 func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOption) error {
 	key = c.keyFor(key)
-	if !c.enabled.Load() {
-		return nil
+	if c.unkeyable(key) {
+		return ErrUnkeyable
 	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
 		_, err := c.Delete(ctx, key)
 		return err
+	}
+	if !c.enabled.Load() {
+		return c.closedErr()
 	}
 	c.stats.shard().sets.Add(1)
 	if c.objects != nil {
@@ -215,13 +229,20 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 	if err != nil {
 		return err
 	}
-	c.storeBytes(ctx, key, data, ttl) // a failure is counted and logged, not returned
+	// A failure is counted and logged, not returned; but a closed
+	// backend is no passing failure.
+	if err := c.storeBytes(ctx, key, data, ttl); errors.Is(err, ErrClosed) {
+		return err
+	}
 	return nil
 }
 
 // storeBytes writes the stored form data under the built key with a live
 // ttl, passes it to the tiers, and counts and logs a backend failure.
 func (c *Cache) storeBytes(ctx context.Context, key string, data []byte, ttl time.Duration) error {
+	if c.unkeyable(key) {
+		return ErrUnkeyable
+	}
 	pk, err := c.physical(ctx, key, true)
 	if err == nil {
 		err = c.b.Set(ctx, pk, data, ttl)
@@ -242,7 +263,7 @@ func (c *Cache) storeBytes(ctx context.Context, key string, data []byte, ttl tim
 func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return false, nil
+		return false, c.closedErr()
 	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
@@ -258,6 +279,9 @@ func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOptio
 // addBytes adds the stored form data under the built key with a live
 // ttl: the backend's Add, then the tiers and the counters.
 func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.Duration) (bool, error) {
+	if c.unkeyable(key) {
+		return false, ErrUnkeyable
+	}
 	pk, err := c.physical(ctx, key, true)
 	if err != nil {
 		c.fail("add", key, err)
@@ -281,6 +305,9 @@ func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.
 // whether one existed.
 func (c *Cache) Delete(ctx context.Context, parts ...any) (bool, error) {
 	key := c.Key(parts...)
+	if err := c.closedErr(); err != nil {
+		return false, err
+	}
 	c.stats.shard().deletes.Add(1)
 	return c.deleteKey(ctx, key)
 }
@@ -315,12 +342,17 @@ func (c *Cache) deleteKeyRaw(ctx context.Context, key string) (bool, error) {
 // sharing the backend sees the deletion.
 func (c *Cache) DeleteChildren(ctx context.Context, parts ...any) error {
 	key := c.Key(parts...)
+	if err := c.closedErr(); err != nil {
+		return err
+	}
 	return c.deleteTree(ctx, key)
 }
 
 // deleteTree deletes key and its children, counted, and drops them from
-// the tiers.
+// the tiers. A key too long to have children of its own (see fitKey)
+// has them beside it: its parent's subtree goes.
 func (c *Cache) deleteTree(ctx context.Context, key string) error {
+	key = treeRoot(key)
 	err := c.deleteTreeRaw(ctx, key)
 	c.tiersForgetTree(ctx, err == nil, key)
 	return err
@@ -347,6 +379,9 @@ func (c *Cache) deleteTreeRaw(ctx context.Context, key string) error {
 // without one, everything the backend stores for this cache. It never
 // empties a whole shared server.
 func (c *Cache) Clear(ctx context.Context) error {
+	if err := c.closedErr(); err != nil {
+		return err
+	}
 	var err error
 	if c.prefix != "" {
 		err = c.deleteTreeRaw(ctx, c.prefix[:len(c.prefix)-len(Sep)])
@@ -361,15 +396,16 @@ func (c *Cache) Clear(ctx context.Context) error {
 }
 
 // Touch gives the entry under key a new TTL (see TTL for what zero and
-// Forever mean) and reports whether it existed.
+// Forever mean) and reports whether it existed. While the cache is
+// disabled it changes nothing, but a TTL of zero or less still deletes.
 func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	key = c.keyFor(key)
-	if !c.enabled.Load() {
-		return false, nil
-	}
 	bttl, live := ttlFor(ttl)
 	if !live {
 		return c.Delete(ctx, key)
+	}
+	if !c.enabled.Load() {
+		return false, c.closedErr()
 	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil || pk == "" {
@@ -409,7 +445,7 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return 0, &NotCachedError{Key: key}
+		return 0, &NotCachedError{Key: key, Err: c.closedErr()}
 	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil {
@@ -441,7 +477,15 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 }
 
 // Decr subtracts delta from the integer stored under key; see Incr.
+// Decr of math.MinInt64, whose negation is no int64, is
+// backend.ErrOverflow, and leaves the value as it was.
 func (c *Cache) Decr(ctx context.Context, key string, delta int64) (int64, error) {
+	if delta == math.MinInt64 {
+		if err := c.closedErr(); err != nil {
+			return 0, err
+		}
+		return 0, backend.ErrOverflow
+	}
 	return c.Incr(ctx, key, -delta)
 }
 

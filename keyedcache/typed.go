@@ -64,7 +64,7 @@ func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T
 	out := make(map[string]T, len(keys))
 	if !c.enabled.Load() {
 		c.stats.shard().misses.Add(uint64(len(keys)))
-		return out, nil
+		return out, c.closedErr()
 	}
 	built := make([]string, len(keys))
 	for i, k := range keys {

@@ -63,6 +63,8 @@ func Run(t *testing.T, open func(t *testing.T) (a, b backend.Backend), opts ...O
 		t.Run("Expiry", s.testRawExpiry)
 		t.Run("Capabilities", s.testRawCapabilities)
 		t.Run("SortedKeys", s.testRawSortedKeys)
+		t.Run("IncrBounds", s.testRawIncrBounds)
+		t.Run("Closed", s.testRawClosed)
 	})
 	t.Run("cache", func(t *testing.T) {
 		t.Run("TypedRoundTrip", s.testTypedRoundTrip)
@@ -81,6 +83,11 @@ func Run(t *testing.T, open func(t *testing.T) (a, b backend.Backend), opts ...O
 		t.Run("Keys", s.testKeys)
 		t.Run("Require", s.testRequire)
 		t.Run("Concurrent", s.testConcurrent)
+		t.Run("DecrBounds", s.testDecrBounds)
+		t.Run("DisabledStillDeletes", s.testDisabledStillDeletes)
+		t.Run("SetManyRefused", s.testSetManyRefused)
+		t.Run("LongKeyChildren", s.testLongKeyChildren)
+		t.Run("Closed", s.testCacheClosed)
 	})
 }
 
