@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) (a, b backend.Backend), opts ...O
 	}
 	if s.storesNothing {
 		t.Run("StoresNothing", s.testStoresNothing)
+		t.Run("Closed", s.testNothingClosed)
 		return
 	}
 	t.Run("raw", func(t *testing.T) {

@@ -362,3 +362,30 @@ func byReference(c *keyedcache.Cache) bool {
 	o, ok := c.Backend().(backend.ObjectStore)
 	return ok && o.ByReference()
 }
+
+// testNothingClosed is the closed checks for a backend that stores
+// nothing: every call fails after Close, raw and through a Cache.
+func (s *suite) testNothingClosed(t *testing.T) {
+	a, _ := s.open(t)
+	ctx := ctxFor(t)
+	one, _, _ := s.caches(t)
+	if err := a.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	checkClosedBackend(ctx, a, func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, backend.ErrClosed) {
+			t.Errorf("%s after Close = %v, want an error matching backend.ErrClosed", op, err)
+		}
+	})
+	one.Close()
+	if err := one.Set(ctx, "k", "v"); !errors.Is(err, keyedcache.ErrClosed) {
+		t.Errorf("Cache.Set after Close = %v, want ErrClosed", err)
+	}
+	if _, err := keyedcache.Get[string](ctx, one, "k"); !errors.Is(err, keyedcache.ErrClosed) {
+		t.Errorf("Get after Close = %v, want ErrClosed", err)
+	}
+	if err := one.DeleteChildren(ctx, "k"); !errors.Is(err, keyedcache.ErrClosed) {
+		t.Errorf("DeleteChildren after Close = %v, want ErrClosed", err)
+	}
+}
