@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -122,6 +124,9 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 	if err != nil { // u.Query would drop the bad pair (a ";", say) silently
 		return nil, &backend.ConfigError{URL: backend.Redact(u), Reason: "bad query: " + err.Error()}
 	}
+	if err := checkRepeated(u, q); err != nil {
+		return nil, err
+	}
 	common := backend.Config{URL: u, Params: url.Values{}}
 	own := url.Values{}
 	known := slices.Clone(commonParams)
@@ -169,6 +174,22 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 		c.url = backend.Redact(u)
 	}
 	return c, nil
+}
+
+// checkRepeated refuses a parameter given more than once
+// (max_entries=1&max_entries=2): every scheme reads one value, and
+// silently taking the first or the last hides a mistake.
+func checkRepeated(u *url.URL, q url.Values) error {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if vals := q[name]; len(vals) > 1 {
+			if name == "password" || name == "sslpassword" {
+				vals = []string{"xxxxx"}
+			}
+			return &backend.ConfigError{URL: backend.Redact(u), Param: name, Value: strings.Join(vals, ", "),
+				Reason: fmt.Sprintf("given %d times; give it once", len(q[name]))}
+		}
+	}
+	return nil
 }
 
 func paramKnown(ps []backend.Param, name string) bool {
