@@ -101,7 +101,7 @@ func FuzzKey(f *testing.F) {
 }
 
 func FuzzOpen(f *testing.F) {
-	for _, u := range []string{"memory://?max_entries=10", "file:///tmp/x?timeout=3", "dummy://", "memory://?timeout=forever&version=2", "%", "redis://u:p@h:1/0", "memory://?max_bytes=1GiB&by_reference=true"} {
+	for _, u := range []string{"memory://?max_entries=10", "file:///tmp/x?timeout=3", "dummy://", "memory://?timeout=forever&version=2", "%", "redis://u:p@h:1/0", "memory://?max_bytes=1GiB&by_reference=true", "memory://?max_entries=1&max_entries=2", "dummy://?timeout=1&timeout=1"} {
 		f.Add(u)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -159,6 +159,44 @@ func FuzzDecode(f *testing.F) {
 			read("a string", func() error { _, err := keyedcache.Get[string](ctx, c, "k"); return err })
 			read("an interface", func() error { _, err := keyedcache.Get[any](ctx, c, "k"); return err })
 			c.Close()
+		}
+	})
+}
+
+// FuzzParseAliases: any KEYEDCACHE_ALIASES text parses into name=URL
+// pairs, both non-empty, or fails with a *backend.ConfigError, never a
+// panic; what it parses, written back, parses the same.
+func FuzzParseAliases(f *testing.F) {
+	for _, s := range []string{"default=memory://", "default=memory://?max_entries=1;sessions=file:///var/tmp/s", " a=b \n\tc=d ", "a=b;a=c", "=x", "a=", ";;", "a=memory://?x=1&x=2", "a==b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		aliases, err := keyedcache.ParseAliases(spec)
+		if err != nil {
+			var ce *backend.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("ParseAliases(%q) = %v, want a *backend.ConfigError", spec, err)
+			}
+			return
+		}
+		var parts []string
+		for name, u := range aliases {
+			if name == "" || u == "" || strings.ContainsAny(name+u, "; \n\t") {
+				t.Fatalf("ParseAliases(%q) gave %q=%q", spec, name, u)
+			}
+			parts = append(parts, name+"="+u)
+		}
+		again, err := keyedcache.ParseAliases(strings.Join(parts, ";"))
+		if err != nil {
+			t.Fatalf("ParseAliases of its own output %q: %v", parts, err)
+		}
+		if len(again) != len(aliases) {
+			t.Fatalf("ParseAliases(%q) = %v, written back and parsed again %v", spec, aliases, again)
+		}
+		for name, u := range aliases {
+			if again[name] != u {
+				t.Fatalf("ParseAliases(%q) = %v, written back and parsed again %v", spec, aliases, again)
+			}
 		}
 	})
 }
