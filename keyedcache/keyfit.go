@@ -175,3 +175,19 @@ func treeRoot(key string) string {
 	}
 	return key
 }
+
+// fitFlat returns b as a key no backend rejects, for keys that need no
+// children under them (the backend keys of namespace generations): b
+// itself when it is at most backend.MaxKeyLen bytes long, otherwise a
+// readable head followed by "%h" and a hash of the whole.
+func fitFlat(b []byte) string {
+	if len(b) <= backend.MaxKeyLen {
+		return string(b)
+	}
+	sum := sha256.Sum256(b)
+	head := cutHead(b, backend.MaxKeyLen-hashTailLen)
+	out := make([]byte, 0, backend.MaxKeyLen)
+	out = append(out, head...)
+	out = append(out, hashMarker...)
+	return string(hex.AppendEncode(out, sum[:hashHexLen/2]))
+}
