@@ -4,7 +4,6 @@ import (
 	"encoding"
 	"encoding/gob"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -76,7 +75,7 @@ func checkEncodable(tag byte, v any) error {
 		return nil
 	}
 	w := encWalk{tag: tag}
-	_, _, err := w.walk(rv, 0)
+	_, _, err := w.walk(rv, 0, nil)
 	return err
 }
 
@@ -90,28 +89,51 @@ type nodeID struct {
 
 type nodeSize struct{ nodes, height int64 }
 
+// memoAfter is how many values a walk looks at before it remembers the
+// size of each shared value it finished, so that a value reached again
+// costs nothing more to look at; small values never pay for the map.
+const memoAfter = 1024
+
 type encWalk struct {
 	tag      byte
-	onPath   map[nodeID]bool
 	finished map[nodeID]nodeSize
 	expanded int64
 }
 
-// walk returns the expanded node count and the height of v.
-func (w *encWalk) walk(v reflect.Value, depth int) (nodes, height int64, err error) {
-	if !v.IsValid() {
-		return 1, 0, nil
+// pathLink is one of the pointers, maps and slices being looked at, with
+// the one it is inside; the chain lives on the stack of walk.
+type pathLink struct {
+	id nodeID
+	up *pathLink
+}
+
+var (
+	errSelf = "it refers to itself"
+	errDeep = "it nests deeper than " + strconv.Itoa(maxNesting) + " levels"
+	errWide = "it holds more than " + strconv.Itoa(maxExpanded) + " values once shared parts are counted once per path to them"
+)
+
+// step adds a step of the way to the culprit to err.
+func step(err error, s string) error {
+	if ne, ok := err.(*errNotEncodable); ok && s != "" {
+		ne.path = append(ne.path, s)
 	}
-	if depth > maxNesting {
-		return 0, 0, &errNotEncodable{what: "it nests deeper than " + strconv.Itoa(maxNesting) + " levels"}
-	}
+	return err
+}
+
+// walk returns the expanded node count and the height of v, inside the
+// values on path.
+func (w *encWalk) walk(v reflect.Value, depth int, path *pathLink) (nodes, height int64, err error) {
 	if w.expanded++; w.expanded > maxExpanded {
-		return 0, 0, &errNotEncodable{what: "it holds more than " + strconv.Itoa(maxExpanded) + " values once shared parts are counted once per path to them"}
+		return 0, 0, &errNotEncodable{what: errWide}
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Array, reflect.Struct, reflect.Interface:
 	default:
 		return 1, 0, nil
+	}
+	if depth > maxNesting {
+		return 0, 0, &errNotEncodable{what: errDeep}
 	}
 	t := v.Type()
 	if !mayNest(w.tag, t) {
@@ -119,6 +141,11 @@ func (w *encWalk) walk(v reflect.Value, depth int) (nodes, height int64, err err
 	}
 	var id nodeID
 	switch v.Kind() {
+	case reflect.Interface:
+		if v.IsNil() {
+			return 1, 0, nil
+		}
+		return w.walk(v.Elem(), depth, path)
 	case reflect.Pointer:
 		if v.IsNil() {
 			return 1, 0, nil
@@ -134,91 +161,140 @@ func (w *encWalk) walk(v reflect.Value, depth int) (nodes, height int64, err err
 			return 1, 0, nil
 		}
 		id = nodeID{p: v.UnsafePointer(), t: t, n: v.Len()}
-	case reflect.Interface:
-		if v.IsNil() {
-			return 1, 0, nil
-		}
-		n, h, err := w.walk(v.Elem(), depth)
-		return n, h, err
 	}
 	if id.p != nil {
-		if w.onPath[id] {
-			return 0, 0, &errNotEncodable{what: "it refers to itself"}
+		for on := path; on != nil; on = on.up {
+			if on.id == id {
+				return 0, 0, &errNotEncodable{what: errSelf}
+			}
 		}
 		if done, ok := w.finished[id]; ok {
 			if int64(depth)+done.height > maxNesting {
-				return 0, 0, &errNotEncodable{what: "it nests deeper than " + strconv.Itoa(maxNesting) + " levels"}
+				return 0, 0, &errNotEncodable{what: errDeep}
 			}
 			if w.expanded += done.nodes; w.expanded > maxExpanded {
-				return 0, 0, &errNotEncodable{what: "it holds more than " + strconv.Itoa(maxExpanded) + " values once shared parts are counted once per path to them"}
+				return 0, 0, &errNotEncodable{what: errWide}
 			}
 			return done.nodes, done.height, nil
 		}
-		if w.onPath == nil {
-			w.onPath = map[nodeID]bool{}
-			w.finished = map[nodeID]nodeSize{}
-		}
-		w.onPath[id] = true
-		defer delete(w.onPath, id)
 	}
-	nodes = 1
+	here := pathLink{id: id, up: path}
+	within := path
+	if id.p != nil {
+		within = &here
+	}
 	inner := depth + 1 // a pointer is no level of its own: the codecs write what it points to
 	if v.Kind() == reflect.Pointer {
 		inner = depth
 	}
-	child := func(c reflect.Value, step func() string) error {
-		n, h, err := w.walk(c, inner)
-		if err != nil {
-			var ne *errNotEncodable
-			if errors.As(err, &ne) {
-				if st := step(); st != "" {
-					ne.path = append(ne.path, st)
-				}
-			}
-			return err
-		}
+	nodes = 1
+	add := func(n, h int64) {
 		nodes += n
 		height = max(height, h+int64(inner-depth))
-		return nil
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
-		if err := child(v.Elem(), func() string { return "" }); err != nil {
+		n, h, err := w.walk(v.Elem(), inner, within)
+		if err != nil {
 			return 0, 0, err
 		}
+		add(n, h)
 	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			if err := child(v.Index(i), func() string { return "[" + strconv.Itoa(i) + "]" }); err != nil {
-				return 0, 0, err
+		if a, ok := asAnySlice(v); ok {
+			for i, x := range a {
+				n, h, err := w.walk(reflect.ValueOf(x), inner, within)
+				if err != nil {
+					return 0, 0, step(err, "["+strconv.Itoa(i)+"]")
+				}
+				add(n, h)
 			}
+		} else if mayNest(w.tag, t.Elem()) {
+			for i := range v.Len() {
+				n, h, err := w.walk(v.Index(i), inner, within)
+				if err != nil {
+					return 0, 0, step(err, "["+strconv.Itoa(i)+"]")
+				}
+				add(n, h)
+			}
+		} else {
+			add(int64(v.Len()), 0)
 		}
 	case reflect.Map:
-		iter := v.MapRange()
-		for iter.Next() {
-			k := iter.Key()
-			step := func() string { return "[" + clipText(fmt.Sprint(k), 40) + "]" }
-			if err := child(k, step); err != nil {
-				return 0, 0, err
+		if m, ok := asAnyMap(v); ok { // the common case, without reflection per entry
+			for k, x := range m {
+				n, h, err := w.walk(reflect.ValueOf(x), inner, within)
+				if err != nil {
+					return 0, 0, step(err, "["+clipText(k, 40)+"]")
+				}
+				add(n+1, h)
 			}
-			if err := child(iter.Value(), step); err != nil {
-				return 0, 0, err
+			break
+		}
+		kt, vt := mayNest(w.tag, t.Key()), mayNest(w.tag, t.Elem())
+		if !kt && !vt {
+			add(int64(2*v.Len()), 0)
+			break
+		}
+		// One key and one value, reused for every entry: no allocation
+		// per entry.
+		key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		var iter reflect.MapIter
+		iter.Reset(v)
+		for iter.Next() {
+			key.SetIterKey(&iter)
+			val.SetIterValue(&iter)
+			for _, c := range [2]reflect.Value{key, val} {
+				n, h, err := w.walk(c, inner, within)
+				if err != nil {
+					return 0, 0, step(err, "["+clipText(fmt.Sprint(key), 40)+"]")
+				}
+				add(n, h)
 			}
 		}
 	case reflect.Struct:
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if !fieldEncoded(w.tag, f) {
+			if !fieldEncoded(w.tag, f) || !mayNest(w.tag, f.Type) {
 				continue
 			}
-			if err := child(v.Field(i), func() string { return "." + f.Name }); err != nil {
-				return 0, 0, err
+			n, h, err := w.walk(v.Field(i), inner, within)
+			if err != nil {
+				return 0, 0, step(err, "."+f.Name)
 			}
+			add(n, h)
 		}
 	}
 	if id.p != nil {
-		w.finished[id] = nodeSize{nodes, height}
+		if w.finished == nil && w.expanded > memoAfter {
+			w.finished = map[nodeID]nodeSize{}
+		}
+		if w.finished != nil {
+			w.finished[id] = nodeSize{nodes, height}
+		}
 	}
 	return nodes, height, nil
+}
+
+var (
+	anyMapType   = reflect.TypeFor[map[string]any]()
+	anySliceType = reflect.TypeFor[[]any]()
+)
+
+// asAnyMap returns v as a map[string]any, if it is one (of exactly that
+// type) that can be read without reflection.
+func asAnyMap(v reflect.Value) (map[string]any, bool) {
+	if v.Type() != anyMapType || !v.CanInterface() {
+		return nil, false
+	}
+	return v.Interface().(map[string]any), true
+}
+
+// asAnySlice is asAnyMap for []any.
+func asAnySlice(v reflect.Value) ([]any, bool) {
+	if v.Type() != anySliceType || !v.CanInterface() {
+		return nil, false
+	}
+	return v.Interface().([]any), true
 }
 
 func clipText(s string, n int) string {

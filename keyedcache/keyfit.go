@@ -110,11 +110,11 @@ func appendTail(out []byte, sep int, rest []byte) []byte {
 		sum := fitHash("keyedcache tail\x00", out, sep, first)
 		hex.Encode(state[:], sum[:hashHexLen/2])
 	}
-	if found {
-		for part := range bytes.SplitSeq(more, sepBytes) {
-			sum := fitHash("keyedcache tail\x00", state[:], len(Sep), part)
-			hex.Encode(state[:], sum[:hashHexLen/2])
-		}
+	for found { // the parts after the first (a loop, not SplitSeq: b must not escape)
+		var part []byte
+		part, more, found = bytes.Cut(more, sepBytes)
+		sum := fitHash("keyedcache tail\x00", state[:], len(Sep), part)
+		hex.Encode(state[:], sum[:hashHexLen/2])
 	}
 	out = appendSep(out, sep)
 	out = append(out, cutHead(head, backend.MaxKeyLen-len(out)-hashTailLen)...)
