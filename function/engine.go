@@ -156,6 +156,9 @@ func (e *engine[R]) lookup(ctx context.Context, c *keyedcache.Cache, key string,
 	}
 	if e.headOf(c).fill != nil && e.invoke != nil {
 		l.out = fill
+		if c.InvalidationPending(ctx, key) { // its delete waits for the backend: compute, store nothing
+			l.out = down
+		}
 		return
 	}
 	data, ok, err := c.GetBytes(ctx, key)

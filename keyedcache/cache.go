@@ -44,6 +44,7 @@ type Cache struct {
 	objects backend.ObjectStore // non-nil only in by-reference mode
 	gens    bool                // delete-with-children through namespace generations
 	near    *nearTier           // the process tier, or nil
+	pend    pending             // invalidations waiting for the backend (pending.go)
 
 	enabled atomic.Bool
 	closed  atomic.Bool
@@ -237,6 +238,7 @@ func New(b backend.Backend, opts ...Option) (*Cache, error) {
 
 func newCache(b backend.Backend, s settings) (*Cache, error) {
 	c := &Cache{alias: s.alias, b: b, timeout: s.timeout, codec: s.codec, log: s.logger, stats: new(counters)}
+	c.pend.stop = make(chan struct{})
 	if c.alias == "" {
 		c.alias = "default"
 	}
@@ -307,17 +309,8 @@ func (c *Cache) Codec() Codec { return c.codec }
 // key they would have used) and writes store nothing; deletes still
 // reach the backend, so nothing turns stale meanwhile — and so do writes
 // that delete (a TTL of zero or less, with Set, SetMany or Touch).
-// Turning it back on shows what was stored before. A closed cache stays
-// off.
-func (c *Cache) Enable(on bool) {
-	if c.closed.Load() {
-		return
-	}
-	c.enabled.Store(on)
-	if c.closed.Load() { // Close ran meanwhile
-		c.enabled.Store(false)
-	}
-}
+// Turning it back on shows what was stored before.
+func (c *Cache) Enable(on bool) { c.enabled.Store(on) }
 
 // Enabled reports whether the cache is on.
 func (c *Cache) Enabled() bool { return c.enabled.Load() }
@@ -326,15 +319,16 @@ func (c *Cache) Enabled() bool { return c.enabled.Load() }
 // its Close, and of every backend call after the backend's Close.
 var ErrClosed = backend.ErrClosed
 
-// Close closes the backend (and empties the process tier). Every
-// operation after it returns an error that matches ErrClosed: reads a
-// *NotCachedError caused by it, writes, deletes and the rest the error
-// itself. Closing twice does nothing.
+// Close closes the backend (and empties the process tier). Invalidations
+// still queued for a backend that could not be reached are dropped.
+// Every operation after it returns an error that matches ErrClosed:
+// reads a *NotCachedError caused by it, writes, deletes and the rest the
+// error itself. Closing twice does nothing.
 func (c *Cache) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	c.enabled.Store(false)
+	c.closePending()
 	if c.near != nil {
 		c.near.close()
 	}
@@ -342,7 +336,9 @@ func (c *Cache) Close() error {
 }
 
 // closedErr returns ErrClosed after Close, else nil: what an operation
-// that finds the cache off returns.
+// that finds the cache off returns. (An operation on a cache that is on
+// reaches the backend, which says it is closed, or checks closed itself
+// where a tier or by-reference value would answer without the backend.)
 func (c *Cache) closedErr() error {
 	if c.closed.Load() {
 		return ErrClosed
@@ -351,13 +347,17 @@ func (c *Cache) closedErr() error {
 }
 
 // Require checks that the backend answers, returning a
-// *CacheNotRespondingError when it does not.
+// *CacheNotRespondingError when it does not. Invalidations queued while
+// it could not be reached are replayed first; one that still cannot be
+// is the error.
 func (c *Cache) Require(ctx context.Context) error {
-	var err error
-	if p, ok := c.b.(backend.Pinger); ok {
-		err = p.Ping(ctx)
-	} else {
-		_, _, err = c.b.Get(ctx, "keyedcache%ping")
+	err := c.settle(ctx)
+	if err == nil {
+		if p, ok := c.b.(backend.Pinger); ok {
+			err = p.Ping(ctx)
+		} else {
+			_, _, err = c.b.Get(ctx, "keyedcache%ping")
+		}
 	}
 	if err != nil {
 		c.fail("require", "", err)

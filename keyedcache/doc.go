@@ -108,6 +108,32 @@
 // looked at, so a tree whose parent pointers are tagged json:"-" is
 // encoded as usual under cbor and json (gob ignores tags).
 //
+// A wrong answer is worse than none, so an invalidation is never lost to
+// a failure. A Delete, DeleteChildren, DeleteMany or Clear that cannot
+// reach the backend is queued in its Cache, in order, and replayed as
+// soon as the backend answers again: each later operation first waits
+// for one replay attempt, and a background retrier with backoff replays
+// it for a process that makes no calls. Until its replay this process
+// serves nothing the invalidation covers — reads miss in every tier,
+// writes store nothing — and the delete's error matches
+// ErrInvalidationPending. A write that fails (Set, SetMany, SetBytes,
+// CompareAndSwap, Incr, Touch) is queued as a delete of its key: the
+// backend may still hold the value the write meant to replace, and that
+// value must not outlive the failure. (A failed Add queues nothing: it
+// replaces no value.) The queue holds MaxPendingInvalidations entries;
+// past that it folds into one clear of the alias's keys. Stats counts
+// what is pending, replayed and folded.
+//
+// The queue lives in one process. While the backend is unreachable,
+// other processes cannot read it either; but between the moment it
+// answers again and the moment the replay reaches it (normally the next
+// call of the deleting process, at most about a second for an idle one),
+// another process can still read the old value; and if the deleting
+// process exits with invalidations queued, they are lost and the old
+// values live until their TTL. With several memcached servers, a queued
+// invalidation waits for the server of its key: the ones queued after it
+// wait too.
+//
 // # Configuration
 //
 // Aliases map names to URLs (memory://, file:///path, dummy://, and the

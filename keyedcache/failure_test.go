@@ -35,6 +35,7 @@ func TestBackendDownDegradesToMiss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() }) // stops the retrier of the delete the failed Set queued
 	ctx := context.Background()
 	if err := c.Set(ctx, "k", "v"); err != nil {
 		t.Fatalf("Set on a down backend = %v, want the write dropped silently", err)

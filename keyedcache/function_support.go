@@ -17,6 +17,12 @@ import (
 // tiers as Set does. While the cache is disabled they find nothing and
 // store nothing (a TTL of zero or less still deletes); after Close they
 // return an error matching ErrClosed.
+//
+// While a queued invalidation covers a key (see Delete), every method
+// here returns an error matching ErrInvalidationPending for it and
+// stores nothing, so a caller that reads the error as "the backend is
+// down" computes without storing. A SetBytes or CompareAndSwap that fails
+// is queued as a delete of its key, as a failed Set is.
 
 // Encode returns the stored form of v under the cache's codec: what Set
 // would store, and what Decode and Get read back.
@@ -35,6 +41,9 @@ func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bo
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
 		return nil, false, c.closedErr()
+	}
+	if err := c.admit(ctx, key); err != nil {
+		return nil, false, err
 	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil {
@@ -100,11 +109,16 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 	if !c.enabled.Load() {
 		return false, c.closedErr()
 	}
+	if err := c.admit(ctx, key); err != nil {
+		c.tiersForget(ctx, false, key)
+		return false, err
+	}
 	ttl, live := c.backendTTL(opts)
 	pk, err := c.physical(ctx, key, false)
 	if err != nil {
 		c.fail("cas", key, err)
-		return false, err
+		c.tiersForget(ctx, false, key)
+		return false, c.failedWrite(err, key)
 	}
 	if pk == "" {
 		return false, nil
@@ -129,6 +143,7 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 	}
 	if err != nil {
 		c.fail("cas", key, err)
+		err = c.failedWrite(err, key)
 		c.tiersForget(ctx, false, key)
 		return false, err
 	}

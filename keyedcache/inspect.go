@@ -82,6 +82,7 @@ func (c *Cache) ScanKeys(ctx context.Context, prefix string, fn func(key string)
 	if !ok {
 		return false, ErrCannotList
 	}
+	_ = c.settle(ctx) // queued invalidations first (pending.go); a failure is the listing's to meet
 	unmapped := false
 	if !c.gens {
 		complete, err = kl.ScanKeys(ctx, c.prefix+prefix, func(bkey string) bool {
@@ -173,6 +174,7 @@ func (c *Cache) ListKeys(ctx context.Context, prefix, after string, limit int) (
 	if !ok {
 		return KeyPage{}, ErrCannotList
 	}
+	_ = c.settle(ctx) // queued invalidations first (pending.go); a failure is the listing's to meet
 	want := limit + 1 // one more tells whether another page follows
 	page := KeyPage{Complete: true, Seen: -1}
 	if sl, ok := c.b.(backend.SortedKeyLister); ok && !c.gens {
@@ -270,9 +272,13 @@ const RawPreview = 512
 // without touching its TTL and without deleting it if it cannot be
 // decoded. A missing key is a *NotCachedError; a backend failure is
 // returned as it is. It never panics on bytes it cannot decode: they are
-// reported in DecodeErr.
+// reported in DecodeErr. A key whose delete is queued (see Delete) is a
+// *NotCachedError wrapping ErrInvalidationPending, as for Get.
 func (c *Cache) Inspect(ctx context.Context, key string) (Entry, error) {
 	full := c.prefix + key
+	if err := c.admit(ctx, full); err != nil {
+		return Entry{}, &NotCachedError{Key: full, Err: err}
+	}
 	e := Entry{Key: key}
 	var data []byte
 	pk := full

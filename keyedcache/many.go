@@ -55,17 +55,19 @@ func (c *Cache) backendGetMany(ctx context.Context, keys []string) (map[string][
 
 // SetMany stores every item (keys as for Set) with one TTL, in one round
 // trip where the backend allows. While the cache is disabled it stores
-// nothing, but a TTL of zero or less still deletes.
+// nothing, but a TTL of zero or less still deletes. A key that a queued
+// invalidation covers is not written, and the keys a failed write may
+// have left holding their old values are queued as deletes, as for Set.
 //
 // Its error is informational, as a cache write's failure is: a caller
 // that serves its requests whatever the cache does may ignore it. It is
 // nil when every item was stored — and when the backend could not be
-// reached, which is counted and logged as for Set, since a cache that is
-// down is no reason to fail. It is a *NotStoredError listing the keys not
-// stored when items could not be stored for what they are: a value that
-// cannot be encoded (ErrUnencodable), an unkeyable key (ErrUnkeyable), a
-// value the backend refused (backend.ErrTooLarge). The other items are
-// stored. After Close it is ErrClosed.
+// reached, which is counted, logged and queued as for Set, since a cache
+// that is down is no reason to fail. It is a *NotStoredError listing the
+// keys not stored when items could not be stored for what they are: a
+// value that cannot be encoded (ErrUnencodable), an unkeyable key
+// (ErrUnkeyable), a value the backend refused (backend.ErrTooLarge). The
+// other items are stored. After Close it is ErrClosed.
 func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOption) error {
 	ttl, live := c.backendTTL(opts)
 	if !live {
@@ -100,14 +102,23 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 		}
 		enc[key] = data
 	}
+	if !c.pend.idle() {
+		c.admitMany(ctx, enc)
+	}
 	var err error
-	if c.multi != nil && !c.gens {
-		err = c.multi.SetMany(ctx, enc, ttl)
+	var unsure []string // keys that may hold their old values after a failure
+	if c.multi != nil && !c.gens && len(enc) > 0 {
+		if err = c.multi.SetMany(ctx, enc, ttl); err != nil && !errors.Is(err, backend.ErrTooLarge) {
+			for k := range enc {
+				unsure = append(unsure, k)
+			}
+		}
 	}
 	if c.multi == nil || c.gens || errors.Is(err, backend.ErrTooLarge) {
 		// One by one; after a refusal in one round trip, to learn which
 		// items the backend refused.
 		err = nil
+		written := make(map[string]bool, len(enc))
 		for k, data := range enc {
 			var pk string
 			if pk, err = c.physical(ctx, k, true); err == nil {
@@ -121,6 +132,14 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 			if err != nil {
 				break
 			}
+			written[k] = true
+		}
+		if err != nil {
+			for k := range enc {
+				if !written[k] && refused[k] == nil {
+					unsure = append(unsure, k)
+				}
+			}
 		}
 	}
 	if errors.Is(err, ErrClosed) {
@@ -128,10 +147,12 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 	}
 	if err != nil {
 		c.fail("set_many", "", err)
+		c.failedWrite(err, unsure...)
 	}
 	for k, why := range refused {
 		if _, ok := enc[k]; ok { // encoded, then refused by the backend
 			c.fail("set_many", k, why)
+			c.failedWrite(why, k) // the backend may still hold the old value
 			delete(enc, k)
 			c.tiersForget(ctx, false, k)
 		}
@@ -152,8 +173,27 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 	return ns
 }
 
+// admitMany removes from enc, and from the tiers, the keys that a queued
+// invalidation covers, after one replay attempt.
+func (c *Cache) admitMany(ctx context.Context, enc map[string][]byte) {
+	err := c.settle(ctx)
+	refused := false
+	for k := range enc {
+		if c.pend.covers(k) {
+			delete(enc, k)
+			c.tiersForget(ctx, false, k)
+			refused = true
+		}
+	}
+	if refused && err != nil {
+		c.stats.shard().errors.Add(1) // as admit counts a refusal after a failed replay
+	}
+}
+
 // DeleteMany removes the entries for keys (as for Set) and returns how
-// many existed.
+// many existed. Deletes that cannot reach the backend are queued and
+// replayed as Delete describes; the error then matches
+// ErrInvalidationPending.
 func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	if err := c.closedErr(); err != nil {
 		return 0, err
@@ -163,26 +203,39 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 		built[i] = c.keyFor(k)
 	}
 	c.stats.shard().deletes.Add(uint64(len(built)))
-	if c.multi != nil && !c.gens {
-		n, err := c.multi.DeleteMany(ctx, built)
-		if err != nil {
-			c.fail("delete_many", "", err)
+	n, done := 0, 0 // done: built[:done] reached the backend
+	err := c.settle(ctx)
+	switch {
+	case err != nil:
+	case c.multi != nil && !c.gens:
+		if n, err = c.multi.DeleteMany(ctx, built); err == nil {
+			done = len(built)
 		}
-		c.tiersForget(ctx, err == nil, built...)
-		return n, err
+	default:
+		for _, k := range built {
+			var existed bool
+			if existed, err = c.deleteKeyRaw(ctx, k); err != nil {
+				break
+			}
+			if existed {
+				n++
+			}
+			done++
+		}
 	}
-	n := 0
-	for i, k := range built {
-		existed, err := c.deleteKeyRaw(ctx, k)
-		if err != nil {
-			c.tiersForget(ctx, i > 0, built[:i]...)
-			c.tiersForget(ctx, false, built[i:]...)
-			return n, err
+	if err != nil {
+		c.fail("delete_many", "", err)
+		ops := make([]pendOp, 0, len(built)-done)
+		for _, k := range built[done:] {
+			ops = append(ops, pendOp{kind: pendKey, key: k})
 		}
-		if existed {
-			n++
-		}
+		err = c.pend.queue(c, err, ops...)
 	}
-	c.tiersForget(ctx, true, built...)
-	return n, nil
+	if done > 0 {
+		c.tiersForget(ctx, true, built[:done]...)
+	}
+	if done < len(built) {
+		c.tiersForget(ctx, false, built[done:]...)
+	}
+	return n, err
 }

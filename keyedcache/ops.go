@@ -60,7 +60,7 @@ func (c *Cache) Get(ctx context.Context, dst any, parts ...any) error {
 // parts, without decoding it.
 func (c *Cache) IsCached(ctx context.Context, parts ...any) bool {
 	key := c.Key(parts...)
-	if !c.enabled.Load() {
+	if !c.enabled.Load() || c.closed.Load() || c.admit(ctx, key) != nil {
 		return false
 	}
 	if c.objects != nil {
@@ -97,6 +97,15 @@ func (c *Cache) get(ctx context.Context, key string, dst any) error {
 	if c.unkeyable(key) {
 		s.misses.Add(1)
 		return &NotCachedError{Key: key, Err: ErrUnkeyable}
+	}
+	if c.closed.Load() { // the tiers and by-reference values would still answer
+		s.misses.Add(1)
+		s.errors.Add(1)
+		return &NotCachedError{Key: key, Err: ErrClosed}
+	}
+	if err := c.admit(ctx, key); err != nil { // a queued invalidation covers key: no tier, no backend
+		s.misses.Add(1)
+		return &NotCachedError{Key: key, Err: err}
 	}
 	if c.objects != nil {
 		obj, raw, found := c.objects.GetObject(key)
@@ -203,7 +212,12 @@ func assignObject(codec Codec, obj any, dst any) error {
 // (ErrUnencodable), the key is unkeyable (ErrUnkeyable, see Key) or the
 // cache is closed (ErrClosed). A backend that fails drops the write: a
 // cache is an optimisation, so the failure is counted in Stats and
-// logged, not returned. While the cache is disabled Set stores nothing,
+// logged, not returned. As the backend may still hold the value from
+// before, which the caller meant to replace, a failed write is queued as
+// a delete of key: until it is replayed this process serves nothing
+// under key, and the replay removes the old value (see
+// ErrInvalidationPending). A Set of a key that a queued invalidation
+// covers stores nothing. While the cache is disabled Set stores nothing,
 // but a TTL of zero or less still deletes.
 func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOption) error {
 	key = c.keyFor(key)
@@ -220,6 +234,9 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 	}
 	c.stats.shard().sets.Add(1)
 	if c.objects != nil {
+		if c.closed.Load() { // SetObject cannot say so
+			return ErrClosed
+		}
 		if _, isInt := integerText(value); !isInt {
 			c.objects.SetObject(key, value, ttl)
 			return nil
@@ -243,15 +260,35 @@ func (c *Cache) storeBytes(ctx context.Context, key string, data []byte, ttl tim
 	if c.unkeyable(key) {
 		return ErrUnkeyable
 	}
+	if err := c.admit(ctx, key); err != nil {
+		c.tiersForget(ctx, false, key)
+		return err
+	}
 	pk, err := c.physical(ctx, key, true)
 	if err == nil {
 		err = c.b.Set(ctx, pk, data, ttl)
 	}
 	if err != nil {
 		c.fail("set", key, err)
+		err = c.failedWrite(err, key)
 	}
 	c.tiersWrote(ctx, key, data, ttl, err == nil)
 	return err
+}
+
+// failedWrite queues a delete of keys after a write to them failed with
+// err, since the backend may still hold the values they had before, and
+// returns the error for the caller. A refusal that says nothing about
+// the entries (a value that is not a number, say) queues nothing.
+func (c *Cache) failedWrite(err error, keys ...string) error {
+	if errors.Is(err, backend.ErrNotNumeric) || errors.Is(err, backend.ErrOverflow) || errors.Is(err, backend.ErrNotFound) {
+		return err
+	}
+	ops := make([]pendOp, len(keys))
+	for i, k := range keys {
+		ops[i] = pendOp{kind: pendKey, key: k}
+	}
+	return c.pend.queue(c, err, ops...)
 }
 
 // Add stores value under key only if no live entry exists, and reports
@@ -259,7 +296,10 @@ func (c *Cache) storeBytes(ctx context.Context, key string, data []byte, ttl tim
 // process or many — exactly one stores. While the cache is disabled Add
 // stores nothing and returns false. Unlike Set, Add returns a backend
 // failure (counted and logged as well), because its answer is the point:
-// a caller using Add as a lock must not take a failure for a win.
+// a caller using Add as a lock must not take a failure for a win. Add
+// of a key that a queued invalidation covers stores nothing and returns
+// an error matching ErrInvalidationPending. (A failed Add queues nothing:
+// it replaces no value.)
 func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
@@ -282,6 +322,9 @@ func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.
 	if c.unkeyable(key) {
 		return false, ErrUnkeyable
 	}
+	if err := c.admit(ctx, key); err != nil {
+		return false, err
+	}
 	pk, err := c.physical(ctx, key, true)
 	if err != nil {
 		c.fail("add", key, err)
@@ -303,6 +346,15 @@ func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.
 
 // Delete removes the entry for the key built from parts and reports
 // whether one existed.
+//
+// A delete that cannot reach the backend is not forgotten: it is queued
+// and replayed, before anything else this Cache sends, as soon as the
+// backend answers again (by the next operation, or by a background
+// retrier). Until then this process serves nothing under the key — a
+// read is a miss, a write stores nothing — and Delete returns an error
+// that matches ErrInvalidationPending and wraps the backend's failure.
+// Other processes sharing the backend cannot see the queue: until the
+// replay reaches the backend, they can still read the old value.
 func (c *Cache) Delete(ctx context.Context, parts ...any) (bool, error) {
 	key := c.Key(parts...)
 	if err := c.closedErr(); err != nil {
@@ -312,34 +364,37 @@ func (c *Cache) Delete(ctx context.Context, parts ...any) (bool, error) {
 	return c.deleteKey(ctx, key)
 }
 
-// deleteKey deletes one built key, uncounted, and drops it from the
-// tiers.
+// deleteKey deletes one built key, uncounted, queues it if the backend
+// cannot be reached, and drops it from the tiers.
 func (c *Cache) deleteKey(ctx context.Context, key string) (bool, error) {
-	existed, err := c.deleteKeyRaw(ctx, key)
+	var existed bool
+	err := c.settle(ctx) // queued behind earlier invalidations, if they wait
+	if err == nil {
+		existed, err = c.deleteKeyRaw(ctx, key)
+	}
+	if err != nil {
+		c.fail("delete", key, err)
+		err = c.pend.queue(c, err, pendOp{kind: pendKey, key: key})
+	}
 	c.tiersForget(ctx, err == nil, key)
 	return existed, err
 }
 
-// deleteKeyRaw deletes one built key from the backend only.
+// deleteKeyRaw deletes one built key from the backend only, uncounted.
 func (c *Cache) deleteKeyRaw(ctx context.Context, key string) (bool, error) {
 	pk, err := c.physical(ctx, key, false)
 	if err != nil || pk == "" {
-		if err != nil {
-			c.fail("delete", key, err)
-		}
 		return false, err
 	}
-	existed, err := c.b.Delete(ctx, pk)
-	if err != nil {
-		c.fail("delete", key, err)
-	}
-	return existed, err
+	return c.b.Delete(ctx, pk)
 }
 
 // DeleteChildren removes the entry for the key built from parts and
 // every entry whose key continues it: deleting "product::123" removes
 // "product::123::summary" too, but not "product::1234". Every process
-// sharing the backend sees the deletion.
+// sharing the backend sees the deletion. One that cannot reach the
+// backend is queued and replayed as Delete describes, and until then this
+// process serves nothing under the key or its children.
 func (c *Cache) DeleteChildren(ctx context.Context, parts ...any) error {
 	key := c.Key(parts...)
 	if err := c.closedErr(); err != nil {
@@ -348,56 +403,75 @@ func (c *Cache) DeleteChildren(ctx context.Context, parts ...any) error {
 	return c.deleteTree(ctx, key)
 }
 
-// deleteTree deletes key and its children, counted, and drops them from
-// the tiers. A key too long to have children of its own (see fitKey)
-// has them beside it: its parent's subtree goes.
+// deleteTree deletes key and its children, counted, queues them if the
+// backend cannot be reached, and drops them from the tiers. A key too
+// long to have children of its own (see fitKey) has them beside it: its
+// parent's subtree goes.
 func (c *Cache) deleteTree(ctx context.Context, key string) error {
 	key = treeRoot(key)
-	err := c.deleteTreeRaw(ctx, key)
+	c.stats.shard().deletes.Add(1)
+	err := c.settle(ctx)
+	if err == nil {
+		err = c.deleteTreeRaw(ctx, key)
+	}
+	if err != nil {
+		c.fail("delete_children", key, err)
+		err = c.pend.queue(c, err, pendOp{kind: pendTree, key: key})
+	}
 	c.tiersForgetTree(ctx, err == nil, key)
 	return err
 }
 
+// deleteTreeRaw deletes key and its children from the backend only,
+// uncounted.
 func (c *Cache) deleteTreeRaw(ctx context.Context, key string) error {
-	c.stats.shard().deletes.Add(1)
-	var err error
 	if c.gens {
-		err = c.newGeneration(ctx, key)
-	} else {
-		if _, err = c.prefixD.DeletePrefix(ctx, key+Sep); err == nil {
-			_, err = c.b.Delete(ctx, key)
-		}
+		return c.newGeneration(ctx, key)
 	}
-	if err != nil {
-		c.fail("delete_children", key, err)
+	if _, err := c.prefixD.DeletePrefix(ctx, key+Sep); err != nil {
+		return err
 	}
+	_, err := c.b.Delete(ctx, key)
 	return err
 }
 
 // Clear removes every key of this alias: with a key prefix or version,
 // the keys under it (other aliases sharing the backend keep theirs);
 // without one, everything the backend stores for this cache. It never
-// empties a whole shared server.
+// empties a whole shared server. A clear that cannot reach the backend
+// is queued and replayed as Delete describes, and until then this
+// process serves nothing of the alias.
 func (c *Cache) Clear(ctx context.Context) error {
 	if err := c.closedErr(); err != nil {
 		return err
 	}
-	var err error
-	if c.prefix != "" {
-		err = c.deleteTreeRaw(ctx, c.prefix[:len(c.prefix)-len(Sep)])
-	} else {
-		c.stats.shard().deletes.Add(1)
-		if err = c.b.Clear(ctx); err != nil {
-			c.fail("clear", "", err)
-		}
+	c.stats.shard().deletes.Add(1)
+	err := c.settle(ctx)
+	if err == nil {
+		err = c.clearRaw(ctx)
+	}
+	if err != nil {
+		c.fail("clear", "", err)
+		err = c.pend.queue(c, err, pendOp{kind: pendAll})
 	}
 	c.tiersForgetAll(ctx, err == nil)
 	return err
 }
 
+// clearRaw removes every key of the alias from the backend only.
+func (c *Cache) clearRaw(ctx context.Context) error {
+	if c.prefix != "" {
+		return c.deleteTreeRaw(ctx, c.prefix[:len(c.prefix)-len(Sep)])
+	}
+	return c.b.Clear(ctx)
+}
+
 // Touch gives the entry under key a new TTL (see TTL for what zero and
 // Forever mean) and reports whether it existed. While the cache is
 // disabled it changes nothing, but a TTL of zero or less still deletes.
+// A Touch that fails is queued as a delete of key, as a failed Set is;
+// one of a key that a queued invalidation covers returns false and an
+// error matching ErrInvalidationPending.
 func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	key = c.keyFor(key)
 	bttl, live := ttlFor(ttl)
@@ -407,16 +481,21 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 	if !c.enabled.Load() {
 		return false, c.closedErr()
 	}
-	pk, err := c.physical(ctx, key, false)
-	if err != nil || pk == "" {
+	if err := c.admit(ctx, key); err != nil {
 		return false, err
 	}
-	if c.toucher != nil {
+	pk, err := c.physical(ctx, key, false)
+	if err == nil && pk == "" {
+		return false, nil
+	}
+	switch {
+	case err != nil:
+	case c.toucher != nil:
 		err = c.toucher.Touch(ctx, pk, bttl)
 		if errors.Is(err, backend.ErrNotFound) {
 			return false, nil
 		}
-	} else {
+	default:
 		var data []byte
 		var found bool
 		data, found, err = c.b.Get(ctx, pk)
@@ -429,6 +508,8 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 	}
 	if err != nil {
 		c.fail("touch", key, err)
+		err = c.failedWrite(err, key)
+		c.tiersForget(ctx, false, key)
 		return false, err
 	}
 	c.tiersForget(ctx, false, key) // its deadline changed; this process reads it afresh
@@ -442,15 +523,24 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 // that increment natively or compare-and-swap. (A backend with neither
 // native Incr nor TTLReader cannot keep the TTL: the entry then gets the
 // alias's timeout.)
+//
+// An Incr that fails is queued as a delete of key, as a failed Set is:
+// the counter is removed when the backend answers again rather than left
+// short of this increment. One of a key that a queued invalidation
+// covers is a *NotCachedError wrapping ErrInvalidationPending.
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
 		return 0, &NotCachedError{Key: key, Err: c.closedErr()}
 	}
+	if err := c.admit(ctx, key); err != nil {
+		return 0, &NotCachedError{Key: key, Err: err}
+	}
 	pk, err := c.physical(ctx, key, false)
 	if err != nil {
 		c.fail("incr", key, err)
-		return 0, &NotCachedError{Key: key, Err: err}
+		c.tiersForget(ctx, false, key)
+		return 0, &NotCachedError{Key: key, Err: c.failedWrite(err, key)}
 	}
 	if pk == "" {
 		return 0, &NotCachedError{Key: key}
@@ -469,6 +559,7 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 		return 0, err
 	case err != nil:
 		c.fail("incr", key, err)
+		err = c.failedWrite(err, key)
 		c.tiersForget(ctx, false, key)
 		return 0, err
 	}

@@ -25,6 +25,16 @@ type Stats struct {
 	RequestHits    uint64 `json:"request_hits"`    // from the request tier (see WithRequestTier)
 	ProcessHits    uint64 `json:"process_hits"`    // from the process tier (see NearCache)
 	ProcessFlushes uint64 `json:"process_flushes"` // times the process tier was emptied for fear of a lost invalidation
+
+	// Invalidations that could not reach the backend (see Delete):
+	// PendingInvalidations are queued now (a gauge; while it is not 0
+	// this process serves nothing under their keys),
+	// ReplayedInvalidations reached the backend later, and
+	// OverflowedInvalidations were folded into a clear of the alias
+	// because the queue was full (MaxPendingInvalidations).
+	PendingInvalidations    uint64 `json:"pending_invalidations"`
+	ReplayedInvalidations   uint64 `json:"replayed_invalidations"`
+	OverflowedInvalidations uint64 `json:"overflowed_invalidations"`
 }
 
 // Stats returns a snapshot of the cache's counters.
@@ -44,6 +54,9 @@ func (c *Cache) Stats() Stats {
 	if c.near != nil {
 		st.ProcessFlushes = c.near.flushCount()
 	}
+	st.PendingInvalidations = uint64(c.pend.n.Load())
+	st.ReplayedInvalidations = c.pend.replayed.Load()
+	st.OverflowedInvalidations = c.pend.overflowed.Load()
 	st.Errors += st.DecodeErrors
 	st.Calls = st.Hits + st.Misses
 	if st.Calls > 0 {

@@ -9,7 +9,7 @@ import "context"
 // every read); Go infers it: Get[Product](ctx, c, "product", 7).
 func Get[T, P any](ctx context.Context, c *Cache, part P, parts ...any) (T, error) {
 	key := keyOf(c, part, parts)
-	if c.objects != nil && c.enabled.Load() {
+	if c.objects != nil && c.enabled.Load() && c.pend.idle() {
 		// By-reference fast path: no codec when the stored type is T.
 		if obj, raw, found := c.objects.GetObject(key); found && raw == nil {
 			if t, ok := obj.(T); ok {
@@ -18,7 +18,7 @@ func Get[T, P any](ctx context.Context, c *Cache, part P, parts ...any) (T, erro
 			}
 		}
 	}
-	if liveRequestTiers.Load() != 0 && c.objects == nil && c.enabled.Load() {
+	if liveRequestTiers.Load() != 0 && c.objects == nil && c.enabled.Load() && !c.closed.Load() && c.pend.idle() {
 		if rt, skip := tierValue(ctx); rt != nil && !skip {
 			if v, found, err := requestGet[T](ctx, c, rt, key); found {
 				return v, err
@@ -62,13 +62,16 @@ func GetOr[T, P any](ctx context.Context, c *Cache, def T, part P, parts ...any)
 // the hits read before it are still returned.
 func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T, error) {
 	out := make(map[string]T, len(keys))
-	if !c.enabled.Load() {
+	if !c.enabled.Load() || c.closed.Load() {
 		c.stats.shard().misses.Add(uint64(len(keys)))
 		return out, c.closedErr()
 	}
 	built := make([]string, len(keys))
 	for i, k := range keys {
 		built[i] = c.keyFor(k)
+	}
+	if !c.pend.idle() { // queued invalidations: their keys are misses (pending.go)
+		keys, built = c.admitKeys(ctx, keys, built)
 	}
 	if c.objects != nil {
 		for i, k := range built {

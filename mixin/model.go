@@ -102,8 +102,10 @@ func (m *Model[T, K]) Key(id K, parts ...any) string {
 // otherwise leave the older one cached; use p.CacheReset() where that
 // cannot happen and the next reader should find the object cached.
 //
-// The error is the backend's: the saved row is not affected, but the old
-// object may stay cached until its TTL ends.
+// The error is the backend's: the saved row is not affected, and the
+// delete of the old object is queued until the backend answers (see
+// keyedcache.ErrInvalidationPending); this process serves it no more,
+// other processes can until the queued delete reaches the backend.
 func (m *Model[T, K]) Saved(ctx context.Context, p *T) error {
 	c, err := m.core.cacheFor()
 	if err != nil {

@@ -33,17 +33,6 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// toMap turns a struct into its JSON object.
-func toMap(v any) (map[string]any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	err = json.Unmarshal(data, &m)
-	return m, err
-}
-
 // sprintValue shows a value JSON cannot encode (a by-reference Go value
 // with a channel in it, say) in Go syntax.
 func sprintValue(v any) string { return fmt.Sprintf("%#v", v) }
@@ -89,7 +78,7 @@ func (h *Handler) apiKey(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := h.timeout(r.Context())
 	defer cancel()
-	ki := inspect(ctx, c, q.Get("key"), detailPreview, true)
+	ki := h.inspect(ctx, c, q.Get("key"), detailPreview, true)
 	switch {
 	case ki.Gone:
 		writeJSON(w, http.StatusNotFound, ki)

@@ -21,6 +21,11 @@ const (
 	Forbidden
 	// Staff may use the page.
 	Staff
+	// BadCredentials means credentials were offered and are wrong. The
+	// request is answered as Anonymous, and counts as a failed login of
+	// its client: it is logged (with the user name tried, which the
+	// Authorizer returns) and slowed down by Options.LoginLimit.
+	BadCredentials
 )
 
 // String names the access level.
@@ -32,14 +37,17 @@ func (a Access) String() string {
 		return "forbidden"
 	case Staff:
 		return "staff"
+	case BadCredentials:
+		return "bad credentials"
 	}
 	return "Access(" + strconv.Itoa(int(a)) + ")"
 }
 
 // An Authorizer decides who may see the staff page, as Django's
 // user_passes_test does for a view: it returns the name of the user the
-// request comes from ("" when anonymous), shown on the page and in the
-// log of deletions, and what that user may do. It is called for every
+// request comes from ("" when anonymous; the name tried for
+// BadCredentials), shown on the page and in the log of deletions and
+// failed logins, and what that user may do. It is called for every
 // request, and must be safe for concurrent use.
 type Authorizer interface {
 	Authorize(r *http.Request) (user string, access Access)
@@ -75,8 +83,9 @@ type Challenger interface {
 // BasicAuth returns an Authorizer for HTTP Basic authentication with the
 // given users and their passwords (from configuration: a flag, the
 // environment, a secret store — never the source code). Every user
-// listed is staff; wrong or missing credentials are anonymous, so the
-// browser asks again. Names and passwords are compared in constant time,
+// listed is staff; missing credentials are Anonymous and wrong ones
+// BadCredentials, so the browser asks again, and the failure is logged
+// and slowed down (see LoginLimit). Names and passwords are compared in constant time,
 // through their SHA-256 digests, against every user, so that neither the
 // length of a password nor which names exist shows in the timing.
 //
@@ -123,7 +132,7 @@ func (b *basicAuth) Authorize(r *http.Request) (string, Access) {
 		found = subtle.ConstantTimeSelect(match, i, found)
 	}
 	if found < 0 {
-		return "", Anonymous
+		return name, BadCredentials
 	}
 	return b.users[found].name, Staff
 }

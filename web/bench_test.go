@@ -30,7 +30,7 @@ func BenchmarkPage(b *testing.B) {
 		for i := range n {
 			c.Backend().Set(ctx, fmt.Sprintf("group%d::item::%08d", i%10, i), []byte("1"), time.Hour)
 		}
-		h := web.New(web.Options{Registry: reg, Logger: slog.New(slog.DiscardHandler),
+		h := web.New(web.Options{Registry: reg, Logger: slog.New(slog.DiscardHandler), ShowValues: true,
 			Auth: web.AuthorizerFunc(func(*http.Request) (string, web.Access) { return "bench", web.Staff })})
 		for _, q := range []struct{ name, path string }{{"all", "/?alias=default"}, {"filtered", "/?alias=default&prefix=group3::"}} {
 			b.Run(fmt.Sprintf("keys=%d/%s", n, q.name), func(b *testing.B) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,6 +186,9 @@ func TestBrowser(t *testing.T) {
 	sessions, _ := reg.Lookup("sessions")
 	sessions.Set(bg, sessions.Key("session", "f3a9"), map[string]any{"user": 7})
 	// A cached function, whose figures show in the "functions" section.
+	// Figures of a function name live as long as the process: count
+	// from what earlier runs (-count) left.
+	before, _ := function.StatsOf("catalogue.price")
 	price := function.CacheFunction(func(_ context.Context, id int) (float64, error) { return float64(id) * 1.5, nil },
 		function.WithCache(sessions), function.WithName("catalogue.price"))
 	for _, id := range []int{1, 1, 1, 2} {
@@ -192,13 +196,20 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// One more, with the long name a function gets from its package
+	// path, for a wider table.
+	stock := function.CacheFunction(func(_ context.Context, sku string) (int, error) { return len(sku), nil },
+		function.WithCache(sessions), function.WithName("example.com/shop/inventory.StockLevel"))
+	if _, err := stock(bg, "kite-red"); err != nil {
+		t.Fatal(err)
+	}
 
 	ls := &loginSite{sessions: map[string]string{}, users: map[string]string{"ann": "s3cret", "carl": "visitor"}, staff: map[string]bool{"ann": true}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", ls.login)
 	mux.Handle("/cache/", http.StripPrefix("/cache", web.New(web.Options{
 		Registry: reg, Auth: web.AuthorizerFunc(ls.auth), LoginURL: "/login", PageSize: 20,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), ShowValues: true,
 	})))
 	ts := httptest.NewServer(mux) // 127.0.0.1, a free port
 	t.Cleanup(ts.Close)
@@ -246,15 +257,45 @@ func TestBrowser(t *testing.T) {
 		const tr = [...table.querySelectorAll("tbody tr")].find(tr => tr.cells[0].textContent === "catalogue.price");
 		return tr ? Object.fromEntries(cols.map((c, i) => [c, tr.cells[i].textContent])) : {};
 	})()`))
-	if row["name"] != "catalogue.price" || row["calls"] != "4" || row["hits"] != "2" || row["computations"] != "2" {
-		t.Errorf("the functions section shows %v; want catalogue.price with 4 calls, 2 hits, 2 computations", row)
+	wantRow := map[string]string{"name": "catalogue.price", "calls": fmt.Sprint(before.Calls + 4), "hits": fmt.Sprint(before.Hits + 2), "computations": fmt.Sprint(before.Computations + 2)}
+	for k, v := range wantRow {
+		if row[k] != v {
+			t.Errorf("the functions section shows %v; want %v (4 calls, 2 hits, 2 computations in this run)", row, wantRow)
+			break
+		}
 	}
+	// Its compute time reads as a duration, not a count of nanoseconds.
+	fst, _ := function.StatsOf("catalogue.price")
+	if d, err := time.ParseDuration(row["compute_time"]); err != nil || d < fst.ComputeTime*999/1000 || d > fst.ComputeTime*1001/1000 {
+		t.Errorf("compute_time shows %q; want %v to four figures, as a duration (%v)", row["compute_time"], fst.ComputeTime, err)
+	}
+	checkFits(t, ctx)
 	if err := screenshotTo(ctx, filepath.Join("..", "docs", "staff-page.png"), *updateScreenshot); err != nil {
 		t.Error(err)
 	}
 	shot(t, ctx, "overview")
 
+	// A cached function's entries show the result, not the record
+	// around it.
+	must(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/cache/?alias=sessions&prefix=func::catalogue.price::")))
+	previews := run(t, ctx, chromedp.Evaluate[map[string]string](
+		`Object.fromEntries([...document.querySelectorAll("table.keys tbody tr")].map(tr => [tr.querySelector("td.key code").textContent, tr.querySelector("td.preview").textContent]))`))
+	if d := cmp.Diff(map[string]string{
+		"func::catalogue.price::1": "cached function result 1.5",
+		"func::catalogue.price::2": "cached function result 3",
+	}, previews); d != "" {
+		t.Errorf("cached function entries (-want +got):\n%s", d)
+	}
+	checkFits(t, ctx)
+	shot(t, ctx, "function-entries")
+	must(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/cache/key?alias=sessions&key="+url.QueryEscape("func::catalogue.price::2"))))
+	if got := run(t, ctx, chromedp.Evaluate[map[string]string](
+		`({value: document.getElementById("value").textContent, note: document.getElementById("note").textContent})`)); !cmp.Equal(got, map[string]string{"value": "3", "note": "cached function result"}) {
+		t.Errorf("a cached function entry's page shows %v; want its result, 3", got)
+	}
+
 	// Filter the keys.
+	must(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/cache/?alias=default")))
 	must(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`input[name="prefix"]`), "product::1")))
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form.filter button`))); err != nil {
 		t.Fatal(err)
@@ -319,6 +360,33 @@ func TestBrowser(t *testing.T) {
 	}
 	if resp.Status != http.StatusForbidden {
 		t.Errorf("carl, not staff: status %d, want 403", resp.Status)
+	}
+}
+
+// checkFits fails the test unless the window is 1280 px wide and every
+// table lies within its card, between the card's paddings, so that
+// nothing needs scrolling sideways.
+func checkFits(t *testing.T, ctx context.Context) {
+	t.Helper()
+	got := run(t, ctx, chromedp.Evaluate[map[string]any](`(() => {
+		const out = {width: window.innerWidth, tables: document.querySelectorAll("section table").length, overflowing: []};
+		for (const table of document.querySelectorAll("section table")) {
+			const card = table.closest("section"), cs = getComputedStyle(card);
+			const c = card.getBoundingClientRect(), r = table.getBoundingClientRect();
+			const left = c.left + parseFloat(cs.borderLeftWidth) + parseFloat(cs.paddingLeft);
+			const right = c.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
+			if (r.left < left - 0.5 || r.right > right + 0.5 || card.scrollWidth > card.clientWidth) {
+				const head = [...table.querySelectorAll("th")].slice(0, 3).map(th => th.textContent).join(",");
+				out.overflowing.push(card.id + " table [" + head + "…]: " + Math.round(r.left) + "–" + Math.round(r.right) + " px in a card of " + Math.round(left) + "–" + Math.round(right) + " px");
+			}
+		}
+		return out;
+	})()`))
+	if got["width"] != 1280.0 || got["tables"] == 0.0 {
+		t.Errorf("the window is %v px wide with %v tables; the check wants 1280 px and some tables", got["width"], got["tables"])
+	}
+	if over, _ := got["overflowing"].([]any); len(over) > 0 {
+		t.Errorf("tables wider than their card at 1280 px: %v", over)
 	}
 }
 

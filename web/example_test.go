@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 
 	"keyedcache.dev/keyedcache"
@@ -93,4 +95,65 @@ func ExampleAuthorizerFunc() {
 	// 302 /accounts/login?next=%2Fcache%2F%3Falias%3Ddefault
 	// 403
 	// 200
+}
+
+// The rest of a site can send the staff page's security headers too: no
+// script runs on its pages, which load nothing but the site's own style
+// sheets and images.
+func ExampleSecureHeaders() {
+	site := http.NewServeMux()
+	site.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><link rel="stylesheet" href="/style.css"><p>Hello`)
+	})
+	h := web.SecureHeaders(site)
+
+	for _, path := range []string{"/", "/missing"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		fmt.Println(rec.Code, rec.Header().Get("Content-Security-Policy"))
+	}
+	// Output:
+	// 200 default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'
+	// 404 default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'
+}
+
+// Show the values of cached entries to staff, except under the prefixes
+// that hold secrets; and behind a reverse proxy on 10.0.0.0/8, take the
+// client's address for LoginLimit from X-Forwarded-For.
+func ExampleOptions() {
+	reg := keyedcache.NewRegistry()
+	defer reg.Close()
+	reg.Configure(map[string]string{"default": "memory://"})
+	c, _ := reg.Lookup("default")
+	ctx := context.Background()
+	c.Set(ctx, c.Key("product", 1), "Tortoise")
+	c.Set(ctx, c.Key("session", "f3a9"), "user 7, token 0c1d")
+
+	auth, _ := web.BasicAuth("staff", map[string]string{"ann": "correct horse"}) // from configuration, not code
+	h := web.New(web.Options{
+		Registry:       reg,
+		Auth:           auth,
+		ShowValues:     true,
+		RedactPrefixes: []string{"session::"},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+	})
+	for _, key := range []string{"product::1", "session::f3a9"} {
+		req := httptest.NewRequest("GET", "/api/key?key="+key, nil)
+		req.SetBasicAuth("ann", "correct horse")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var ki struct {
+			Value  any    `json:"value"`
+			Hidden string `json:"value_hidden"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &ki)
+		if ki.Hidden != "" {
+			fmt.Printf("%s: hidden (%s)\n", key, ki.Hidden)
+			continue
+		}
+		fmt.Printf("%s: %v\n", key, ki.Value)
+	}
+	// Output:
+	// product::1: Tortoise
+	// session::f3a9: hidden (the values of keys starting with "session::" are redacted)
 }

@@ -1,9 +1,13 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +37,33 @@ type Options struct {
 	// Timeout bounds each backend call the page makes (default 3s), so
 	// that a backend that hangs shows as down instead of hanging the page.
 	Timeout time.Duration
-	// Logger records every deletion with the user who made it (default
-	// slog.Default()).
+	// Logger records every deletion with the user who made it, and
+	// every failed login with the client's address and the user name
+	// tried — never the password (default slog.Default()).
 	Logger *slog.Logger
+
+	// ShowValues turns on the previews of cached values: on the list of
+	// keys, on a key's page, and in the JSON endpoints (preview and
+	// value). Off, the default, the page shows every key with its size
+	// and time to live but no byte of any value: caches hold session
+	// tokens, passwords and personal data, and whoever is staff would
+	// read them. Why a value cannot be decoded still shows.
+	ShowValues bool
+	// RedactPrefixes hides the values of the keys that start with any
+	// of these prefixes, even with ShowValues: "session::", "user::".
+	// Keys are as the page lists them (without the alias's key prefix);
+	// the prefixes apply to every alias.
+	RedactPrefixes []string
+
+	// LoginLimit slows down the guessing of passwords, client by client;
+	// the zero value takes the defaults described on LoginLimit.
+	LoginLimit LoginLimit
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the page, whose X-Forwarded-For header names the client for
+	// LoginLimit and the log. Empty, the default, the client is the
+	// address the connection comes from, and X-Forwarded-For is ignored:
+	// anyone can write that header.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler is the staff page. It serves paths relative to where it is
@@ -62,6 +90,7 @@ type Handler struct {
 	reg  *keyedcache.Registry
 	log  *slog.Logger
 	mux  *http.ServeMux
+	lim  *limiter
 	root http.Handler
 }
 
@@ -74,7 +103,7 @@ func New(opts Options) *Handler {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 3 * time.Second
 	}
-	h := &Handler{opts: opts, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{opts: opts, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux(), lim: newLimiter(opts.LoginLimit)}
 	if h.reg == nil {
 		h.reg = keyedcache.DefaultRegistry()
 	}
@@ -97,39 +126,35 @@ func New(opts Options) *Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-origin request refused: state changes must come from this page", http.StatusForbidden)
 	}))
-	h.root = csrf.Handler(http.HandlerFunc(h.authorize))
+	h.root = SecureHeaders(csrf.Handler(http.HandlerFunc(h.authorize)))
 	return h
 }
 
-// contentSecurityPolicy allows nothing but the page's own style sheet and
-// forms posting to itself: no script runs, whatever a key or value holds,
-// and no other site may frame the page.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
 // ServeHTTP serves the page. Every response, errors and redirects
-// included, carries a content security policy, forbids framing and
-// caching, and sends no referrer (keys in URLs stay on the page).
+// included, carries the headers of SecureHeaders.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", contentSecurityPolicy)
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.root.ServeHTTP(w, r)
 }
 
 // authorize lets staff through to the routes and turns everyone else
-// away: anonymous to the login URL (or 401), others 403.
+// away: anonymous to the login URL (or 401), others 403, and a client
+// that failed to log in too often 429 until its wait is over.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Auth == nil {
 		http.Error(w, "the staff page has no Authorizer configured: every request is denied", http.StatusForbidden)
 		return
 	}
-	user, access := h.opts.Auth.Authorize(r)
 	api := strings.HasPrefix(r.URL.Path, "/api/")
+	id := h.clientID(r)
+	turn, wait, err := h.lim.enter(r.Context(), id)
+	switch {
+	case err != nil:
+		return // the client went away while waiting its turn
+	case wait > 0:
+		tooMany(w, wait, api)
+		return
+	}
+	user, access := h.check(r, id, turn)
 	switch access {
 	case Staff:
 		h.mux.ServeHTTP(w, r.WithContext(withUser(r.Context(), user)))
@@ -154,6 +179,31 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, "log in first", http.StatusUnauthorized)
 	}
+}
+
+// check asks the Authorizer about a request whose client has its turn,
+// ends the turn (even if the Authorizer panics), and logs a failure.
+func (h *Handler) check(r *http.Request, id string, turn *client) (user string, access Access) {
+	defer func() {
+		f := h.lim.leave(turn, access == BadCredentials)
+		if f.failures > 0 {
+			h.log.Warn("keyedcache staff page: failed login", "client", id, "remote_addr", r.RemoteAddr,
+				"user", truncate(user, 64), "failures", f.failures, "wait", f.wait, "refused_meanwhile", f.refused)
+		}
+	}()
+	return h.opts.Auth.Authorize(r)
+}
+
+// tooMany answers a client that must wait before its next login.
+func tooMany(w http.ResponseWriter, wait time.Duration, api bool) {
+	secs := max(int(math.Ceil(wait.Seconds())), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	msg := fmt.Sprintf("too many failed logins from your address: try again in %d s", secs)
+	if api {
+		writeJSONError(w, http.StatusTooManyRequests, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusTooManyRequests)
 }
 
 // loginRedirect is the login URL with the page asked for as next.

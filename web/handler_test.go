@@ -90,7 +90,8 @@ func TestLoginRedirectLikeUserPassesTest(t *testing.T) {
 }
 
 func TestBasicAuth(t *testing.T) {
-	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t)})
+	// Six failures from one client would make it wait (TestLoginLimit).
+	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t), LoginLimit: web.LoginLimit{Free: 10}})
 	for _, tc := range []struct {
 		user, pass string
 		status     int
@@ -248,7 +249,7 @@ func listed(body string) (keys []string, next string) {
 }
 
 func TestKeysPagedFilteredSorted(t *testing.T) {
-	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t), PageSize: 20})
+	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t), PageSize: 20, ShowValues: true})
 	ctx := t.Context()
 	c := s.cache(t, "default")
 	var want []string
@@ -305,7 +306,7 @@ func TestKeysPagedFilteredSorted(t *testing.T) {
 }
 
 func TestKeysAndValuesAreEscaped(t *testing.T) {
-	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t)})
+	s := newSite(t, twoAliases, web.Options{Auth: staffBasic(t), ShowValues: true})
 	ctx := t.Context()
 	c := s.cache(t, "default")
 	key := `<script>alert(1)</script>`
@@ -420,7 +421,7 @@ func TestDeleteEveryKeyNeedsConfirmation(t *testing.T) {
 
 func TestKeyPage(t *testing.T) {
 	aliases := map[string]string{"default": "memory://?key_prefix=site", "ref": "memory://?by_reference=true"}
-	s := newSite(t, aliases, web.Options{Auth: staffBasic(t)})
+	s := newSite(t, aliases, web.Options{Auth: staffBasic(t), ShowValues: true})
 	ctx := t.Context()
 	c := s.cache(t, "default")
 	c.Set(ctx, "product::1", map[string]any{"name": "Tortoise", "price": 9.5}, keyedcache.TTL(keyedcache.Forever))
@@ -453,7 +454,7 @@ func TestKeyPage(t *testing.T) {
 }
 
 func TestCorruptValueIsShownNotFatal(t *testing.T) {
-	s := newSite(t, map[string]string{"default": "memory://"}, web.Options{Auth: staffBasic(t)})
+	s := newSite(t, map[string]string{"default": "memory://"}, web.Options{Auth: staffBasic(t), ShowValues: true})
 	c := s.cache(t, "default")
 	c.Backend().Set(t.Context(), "bad", []byte{0x01, 0xbf, 0x61, '<', 'b', '>'}, time.Minute)
 	r := s.get(t, "/cache/key?alias=default&key=bad", http.StatusOK)
@@ -506,7 +507,7 @@ func TestIncompleteListingIsSaid(t *testing.T) {
 	if strings.Contains(r.Body, `id="incomplete"`) {
 		t.Error("a complete listing is said to be incomplete")
 	}
-	c.Set(ctx, c.Key("long", strings.Repeat("x", 240)), 1)
+	c.Set(ctx, c.Key(strings.Repeat("x", 190), strings.Repeat("y", 30)), 1) // 250 bytes: its backend key is a hash
 	r = s.get(t, "/cache/", http.StatusOK)
 	if !strings.Contains(r.Body, `id="incomplete"`) {
 		t.Errorf("no notice of an incomplete listing:\n%s", r.Body)

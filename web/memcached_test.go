@@ -20,7 +20,7 @@ import (
 // the live keys, without the tokens.
 func TestMemcachedUnderGenerations(t *testing.T) {
 	srv := testserver.Memcached(t)
-	s := newSite(t, map[string]string{"default": "memcached://" + srv.Addr + "?key_prefix=shop"}, web.Options{Auth: staffBasic(t), PageSize: 3})
+	s := newSite(t, map[string]string{"default": "memcached://" + srv.Addr + "?key_prefix=shop"}, web.Options{Auth: staffBasic(t), PageSize: 3, ShowValues: true})
 	c := s.cache(t, "default")
 	ctx := t.Context()
 	for _, k := range []string{"product::1", "product::1::summary", "product::1::photo::1", "product::12", "product::2", "user::7"} {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"keyedcache.dev/keyedcache"
 )
@@ -22,6 +23,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + " %" },
 	"link":    link,
 	"itoa":    strconv.Itoa,
+	"wbr":     wbr,
 	"dict": func(kv ...any) map[string]any {
 		m := make(map[string]any, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -36,6 +38,12 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		return many
 	},
 }).ParseFS(files, "templates/*.html"))
+
+// wbr lets a name break after its underscores ("compute_<wbr>time"), so
+// that a table of many figures fits its card.
+func wbr(name string) template.HTML {
+	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(name), "_", "_<wbr>"))
+}
 
 // link builds a relative link to a page of the handler with a query.
 func link(page string, kv ...string) string {
@@ -72,13 +80,18 @@ type pageData struct {
 	Notice   string
 	Entry    keyInfo
 	Problem  string
+	// ShowValues is Options.ShowValues: without it the list of keys
+	// has no value column.
+	ShowValues bool
 }
 
 // counterNames are the Stats fields the page shows by name; any other
 // field shows in the generic table.
-var counterNames = []string{"alias", "backend", "enabled", "calls", "hits", "misses", "hit_rate", "errors", "decode_errors", "sets", "deletes"}
+var counterNames = []string{"alias", "backend", "enabled", "calls", "hits", "misses", "hit_rate", "errors", "decode_errors", "sets", "deletes",
+	"pending_invalidations", "replayed_invalidations", "overflowed_invalidations"}
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d *pageData) {
+	d.ShowValues = h.opts.ShowValues
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
 		h.log.Error("keyedcache staff page: template failed", "template", name, "err", err)
@@ -192,17 +205,14 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 // extraCounters lays out the Stats fields that the page does not show by
 // name: tier figures and anything added later.
 func extraCounters(st keyedcache.Stats) tree {
-	m, err := toMap(st)
-	if err != nil {
-		return tree{Text: err.Error()}
-	}
+	m, _ := plain(st).(map[string]any)
 	for _, n := range counterNames {
 		delete(m, n)
 	}
 	if len(m) == 0 {
 		return tree{}
 	}
-	return newTree(m)
+	return layout(m, 0)
 }
 
 func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
@@ -216,7 +226,7 @@ func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
 	d := &pageData{User: userFrom(ctx), Aliases: h.aliasNames(), Current: &ai}
 	ictx, cancel := h.timeout(ctx)
 	defer cancel()
-	d.Entry = inspect(ictx, c, q.Get("key"), detailPreview, false)
+	d.Entry = h.inspect(ictx, c, q.Get("key"), detailPreview, false)
 	status := http.StatusOK
 	if d.Entry.Gone {
 		status = http.StatusNotFound

@@ -17,8 +17,9 @@ import (
 
 // TestRedisDownAndBack shows a real Redis server's keys, then the server
 // stops answering (SIGSTOP): the page still renders, within its timeout,
-// and says the backend is down; when the server answers again, so does
-// the page.
+// and says the backend is down, and a delete made meanwhile shows as a
+// pending invalidation; when the server answers again, so does the page,
+// and the delete has been replayed.
 func TestRedisDownAndBack(t *testing.T) {
 	srv := testserver.Redis(t)
 	s := newSite(t, map[string]string{"default": "redis://" + srv.Addr + "/0?key_prefix=web", "local": "memory://"},
@@ -56,13 +57,22 @@ func TestRedisDownAndBack(t *testing.T) {
 	if got := figures(r.Body)["status"]; got != "running" {
 		t.Errorf("memory alias status %q while Redis is stopped", got)
 	}
+	s.post(t, "/cache/delete", url.Values{"alias": {"default"}, "key": {"order::2"}}, http.StatusServiceUnavailable)
+	r = s.get(t, "/cache/?alias=default", http.StatusOK)
+	if got := figures(r.Body)["invalidations-pending"]; !strings.HasPrefix(got, "1 ") {
+		t.Errorf("invalidations pending %q after a delete while Redis is stopped; want 1", got)
+	}
 	srv.Resume()
+	s.get(t, "/cache/?alias=default", http.StatusOK) // its ping replays the delete first
 	r = s.get(t, "/cache/?alias=default", http.StatusOK)
 	if got := figures(r.Body)["status"]; got != "running" {
 		t.Errorf("status %q after Redis resumed", got)
 	}
+	if got := figures(r.Body); got["invalidations-pending"] != "0" || got["invalidations-replayed"] != "1" {
+		t.Errorf("invalidations pending %q, replayed %q after Redis resumed; want 0 and 1", got["invalidations-pending"], got["invalidations-replayed"])
+	}
 	keys, _ = listed(r.Body)
-	if d := cmp.Diff([]string{"order::0", "order::2", "order::3", "order::4"}, keys); d != "" {
+	if d := cmp.Diff([]string{"order::0", "order::3", "order::4"}, keys); d != "" {
 		t.Errorf("keys after the outage (-want +got):\n%s", d)
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -31,20 +30,9 @@ type treePair struct {
 // maxTreeDepth bounds nesting; deeper values show as JSON text.
 const maxTreeDepth = 5
 
-// newTree lays out any value that encodes to JSON.
-func newTree(v any) tree {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return tree{Text: "(cannot show: " + err.Error() + ")"}
-	}
-	var x any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&x); err != nil {
-		return tree{Text: "(cannot show: " + err.Error() + ")"}
-	}
-	return layout(x, 0)
-}
+// newTree lays out any value that encodes to JSON, durations shown for
+// people (see plain).
+func newTree(v any) tree { return layout(plain(v), 0) }
 
 func layout(x any, depth int) tree {
 	if depth >= maxTreeDepth {
@@ -99,6 +87,8 @@ func layout(x any, depth int) tree {
 		return t
 	case nil:
 		return tree{Text: "—"}
+	case shown:
+		return tree{Text: string(v)}
 	case json.Number:
 		return tree{Text: v.String()}
 	case string:

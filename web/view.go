@@ -126,13 +126,20 @@ type keyInfo struct {
 	Size       int      `json:"size"`
 	TTL        string   `json:"ttl,omitempty"`         // "forever", a duration, or "" when the backend does not tell
 	TTLSeconds *float64 `json:"ttl_seconds,omitempty"` // absent for forever and unknown
-	Preview    string   `json:"preview"`
-	Undecoded  bool     `json:"undecodable,omitempty"` // Preview shows the raw bytes
-	DecodeErr  string   `json:"decode_error,omitempty"`
-	Gone       bool     `json:"gone,omitempty"` // deleted or expired since it was listed
-	Error      string   `json:"error,omitempty"`
-	ByRef      bool     `json:"by_reference,omitempty"`
-	Value      any      `json:"value,omitempty"` // the decoded value, on /api/key only
+	// Preview shows the value as JSON (or Go syntax), cut to a length;
+	// for an entry a package keeps as a record of its own (a cached
+	// function's), what the record holds. Absent when hidden.
+	Preview string `json:"preview,omitempty"`
+	// Hidden says why the value is not shown (Options.ShowValues,
+	// Options.RedactPrefixes); Preview and Value are then absent.
+	Hidden    string `json:"value_hidden,omitempty"`
+	Note      string `json:"note,omitempty"`        // what a package's record is: "cached function result"
+	Undecoded bool   `json:"undecodable,omitempty"` // Preview shows the raw bytes
+	DecodeErr string `json:"decode_error,omitempty"`
+	Gone      bool   `json:"gone,omitempty"` // deleted or expired since it was listed
+	Error     string `json:"error,omitempty"`
+	ByRef     bool   `json:"by_reference,omitempty"`
+	Value     any    `json:"value,omitempty"` // the decoded value, on /api/key only
 }
 
 // keyPage is a page of keys, for the page and /api/keys.
@@ -174,13 +181,13 @@ func (h *Handler) keys(ctx context.Context, c *keyedcache.Cache, prefix, after s
 		kp.Next = p.Keys[len(p.Keys)-1]
 	}
 	for _, k := range p.Keys {
-		kp.Keys = append(kp.Keys, inspect(lctx, c, k, listPreview, false))
+		kp.Keys = append(kp.Keys, h.inspect(lctx, c, k, listPreview, false))
 	}
 	return kp
 }
 
-// inspect describes one key.
-func inspect(ctx context.Context, c *keyedcache.Cache, key string, maxPreview int, withValue bool) keyInfo {
+// inspect describes one key. Its value shows only as the options allow.
+func (h *Handler) inspect(ctx context.Context, c *keyedcache.Cache, key string, maxPreview int, withValue bool) keyInfo {
 	ki := keyInfo{Key: key}
 	e, err := c.Inspect(ctx, key)
 	if errors.Is(err, keyedcache.ErrNotCached) {
@@ -199,18 +206,41 @@ func inspect(ctx context.Context, c *keyedcache.Cache, key string, maxPreview in
 			ki.TTLSeconds = &s
 		}
 	}
+	ki.Hidden = h.hideReason(key)
 	if e.DecodeErr != nil {
 		ki.Undecoded, ki.DecodeErr = true, e.DecodeErr.Error()
-		ki.Preview = truncate(strconv.QuoteToGraphic(string(e.Raw)), maxPreview)
+		if ki.Hidden == "" {
+			ki.Preview = truncate(strconv.QuoteToGraphic(string(e.Raw)), maxPreview)
+		}
 		return ki
 	}
-	ki.Preview = truncate(preview(e.Value, maxPreview > listPreview), maxPreview)
+	v, has := e.Value, true
+	if view, ok := keyedcache.ViewEntry(c, key, v); ok {
+		v, has, ki.Note = view.Value, view.HasValue, view.Note
+	}
+	if ki.Hidden != "" || !has {
+		return ki
+	}
+	ki.Preview = truncate(preview(v, maxPreview > listPreview), maxPreview)
 	if withValue {
-		if _, err := json.Marshal(e.Value); err == nil {
-			ki.Value = e.Value
+		if _, err := json.Marshal(v); err == nil {
+			ki.Value = v
 		}
 	}
 	return ki
+}
+
+// hideReason says why the value under key must not show, or "".
+func (h *Handler) hideReason(key string) string {
+	if !h.opts.ShowValues {
+		return "the staff page is configured without ShowValues"
+	}
+	for _, p := range h.opts.RedactPrefixes {
+		if strings.HasPrefix(key, p) {
+			return "the values of keys starting with " + strconv.Quote(p) + " are redacted"
+		}
+	}
+	return ""
 }
 
 // preview shows a decoded value as JSON where it can be (indented when

@@ -248,7 +248,7 @@ func (cat *catalogue) productIDs(ctx context.Context) ([]int64, error) {
 
 // save writes a product's name and price and resets what is cached
 // about it. A cache failure after the write is logged: the row is saved,
-// and the old copy may be served until its TTL ends.
+// and the delete of the old copy is queued until the backend answers.
 func (cat *catalogue) save(ctx context.Context, p *Product) error {
 	if _, err := cat.db.ExecContext(ctx, "UPDATE products SET name = ?, price_cents = ? WHERE id = ?",
 		p.Name, p.PriceCents, p.ID); err != nil {

@@ -162,7 +162,7 @@ func staffDemo(t *testing.T) (d *demo, user, password string) {
 		t.Fatal(err)
 	}
 	d = newDemoOn(t, c, options{})
-	user, password, err = mountStaff(d.srv.mux, reg, slog.New(slog.DiscardHandler))
+	user, password, err = mountStaff(d.srv.mux, reg, slog.New(slog.DiscardHandler), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,10 +29,12 @@
 //
 // Flags:
 //
-//	-addr   address to listen on (default 127.0.0.1:8080)
-//	-delay  how long the slow computation takes (default 1s)
+//	-addr          address to listen on (default 127.0.0.1:8080)
+//	-delay         how long the slow computation takes (default 1s)
 //	-ttl           how long a computed report stays cached (default 1m)
 //	-catalogue-db  the catalogue's SQLite file (created and filled if new)
+//	-show-values   show cached values on the staff page (off: keys, sizes
+//	               and TTLs only, as a site with secrets in its cache wants)
 //
 // The staff page's password is drawn at every start and printed with the
 // address; nobody else on the machine can guess it.
@@ -68,6 +70,7 @@ func run() error {
 	ttl := flag.Duration("ttl", time.Minute, "how long a computed report stays cached")
 	catalogueDB := flag.String("catalogue-db", filepath.Join(os.TempDir(), "keyedcache-demo-catalogue.db"),
 		"SQLite database of the catalogue (created and filled if new)")
+	showValues := flag.Bool("show-values", false, "show cached values on the staff page")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -98,7 +101,7 @@ func run() error {
 		return err
 	}
 	defer closeCatalogue()
-	user, password, err := mountStaff(s.mux, keyedcache.DefaultRegistry(), log)
+	user, password, err := mountStaff(s.mux, keyedcache.DefaultRegistry(), log, *showValues)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"keyedcache.dev/keyedcache"
+	"keyedcache.dev/web"
 )
 
 // options configures newServer. The zero value is usable.
@@ -31,6 +32,8 @@ type server struct {
 	opts  options
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// secured serves the routes with the staff page's security headers.
+	secured http.Handler
 
 	// computed counts the slow computations, to show (and test) that a
 	// hit does not compute again.
@@ -55,12 +58,22 @@ func newServer(cache *keyedcache.Cache, opts options) *server {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /slow", s.handleSlow)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /style.css", serveStyle)
+	s.secured = web.SecureHeaders(http.HandlerFunc(s.route))
 	return s
 }
 
-// ServeHTTP serves the demo's routes. A request that changes state must be
-// a POST (the mux's method patterns see to that) from this site itself.
+// ServeHTTP serves the demo's routes. Every response, errors included,
+// carries the same security headers as the staff page (web.SecureHeaders):
+// no script runs on the demo's pages either, and they load nothing but
+// their style sheet.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.secured.ServeHTTP(w, r)
+}
+
+// route serves the demo's routes. A request that changes state must be a
+// POST (the mux's method patterns see to that) from this site itself.
+func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 		return

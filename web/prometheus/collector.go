@@ -11,6 +11,10 @@
 //
 //	keyedcache_calls_total, _hits_total, _misses_total, _sets_total,
 //	_deletes_total, _errors_total, _decode_errors_total    counters
+//	keyedcache_invalidations_replayed_total,
+//	_invalidations_overflowed_total                        counters: invalidations replayed after the
+//	                                                       backend came back, folded into a clear
+//	keyedcache_invalidations_pending                       invalidations queued for an unreachable backend
 //	keyedcache_enabled                                     1 while the alias is on
 //	keyedcache_up                                          1 while the backend answers (a ping per scrape)
 //	keyedcache_info{backend, codec}                        always 1: the URL (password removed) and codec
@@ -63,6 +67,7 @@ type Collector struct {
 	reg  *keyedcache.Registry
 
 	calls, hits, misses, sets, deletes, errs, decodeErrs *prom.Desc
+	pending, replayed, overflowed                        *prom.Desc
 	enabled, up, info, stat, backendStat, section        *prom.Desc
 }
 
@@ -89,6 +94,9 @@ func NewCollector(opts Options) *Collector {
 	c.deletes = desc("deletes_total", "Deletes, with or without children, and clears.", alias)
 	c.errs = desc("errors_total", "Backend failures and undecodable values.", alias)
 	c.decodeErrs = desc("decode_errors_total", "Stored values that could not be decoded (also in errors_total).", alias)
+	c.pending = desc("invalidations_pending", "Invalidations that could not reach the backend, queued for replay; their keys read as misses meanwhile.", alias)
+	c.replayed = desc("invalidations_replayed_total", "Queued invalidations replayed once the backend answered again.", alias)
+	c.overflowed = desc("invalidations_overflowed_total", "Queued invalidations folded into a clear of the alias because the queue was full.", alias)
 	c.enabled = desc("enabled", "1 while the alias is on, 0 while it is switched off.", alias)
 	c.up = desc("up", "1 when the backend answered a ping at this scrape, 0 when it did not.", alias)
 	c.info = desc("info", "Always 1: the alias's backend URL (any password removed) and codec.", alias, "backend", "codec")
@@ -100,7 +108,7 @@ func NewCollector(opts Options) *Collector {
 
 // Describe sends the descriptions of every metric the Collector makes.
 func (c *Collector) Describe(ch chan<- *prom.Desc) {
-	for _, d := range []*prom.Desc{c.calls, c.hits, c.misses, c.sets, c.deletes, c.errs, c.decodeErrs, c.enabled, c.info, c.stat, c.section} {
+	for _, d := range []*prom.Desc{c.calls, c.hits, c.misses, c.sets, c.deletes, c.errs, c.decodeErrs, c.pending, c.replayed, c.overflowed, c.enabled, c.info, c.stat, c.section} {
 		ch <- d
 	}
 	if c.opts.PingTimeout > 0 {
@@ -112,7 +120,8 @@ func (c *Collector) Describe(ch chan<- *prom.Desc) {
 }
 
 // known are the Stats fields exported under names of their own.
-var known = []string{"alias", "backend", "enabled", "calls", "hits", "misses", "sets", "deletes", "errors", "decode_errors", "hit_rate"}
+var known = []string{"alias", "backend", "enabled", "calls", "hits", "misses", "sets", "deletes", "errors", "decode_errors", "hit_rate",
+	"pending_invalidations", "replayed_invalidations", "overflowed_invalidations"}
 
 // Collect reads every alias's counters, pings the backends (at once,
 // each bounded by PingTimeout) and reads the sections.
@@ -131,6 +140,9 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 		counter(c.deletes, st.Deletes)
 		counter(c.errs, st.Errors)
 		counter(c.decodeErrs, st.DecodeErrors)
+		counter(c.replayed, st.ReplayedInvalidations)
+		counter(c.overflowed, st.OverflowedInvalidations)
+		ch <- prom.MustNewConstMetric(c.pending, prom.GaugeValue, float64(st.PendingInvalidations), a)
 		ch <- prom.MustNewConstMetric(c.enabled, prom.GaugeValue, boolValue(st.Enabled), a)
 
 		cache, err := c.reg.Lookup(a)

@@ -90,6 +90,18 @@ keyedcache_errors_total{alias="files"} 0
 # TYPE keyedcache_decode_errors_total counter
 keyedcache_decode_errors_total{alias="default"} 1
 keyedcache_decode_errors_total{alias="files"} 0
+# HELP keyedcache_invalidations_pending Invalidations that could not reach the backend, queued for replay; their keys read as misses meanwhile.
+# TYPE keyedcache_invalidations_pending gauge
+keyedcache_invalidations_pending{alias="default"} 0
+keyedcache_invalidations_pending{alias="files"} 0
+# HELP keyedcache_invalidations_replayed_total Queued invalidations replayed once the backend answered again.
+# TYPE keyedcache_invalidations_replayed_total counter
+keyedcache_invalidations_replayed_total{alias="default"} 0
+keyedcache_invalidations_replayed_total{alias="files"} 0
+# HELP keyedcache_invalidations_overflowed_total Queued invalidations folded into a clear of the alias because the queue was full.
+# TYPE keyedcache_invalidations_overflowed_total counter
+keyedcache_invalidations_overflowed_total{alias="default"} 0
+keyedcache_invalidations_overflowed_total{alias="files"} 0
 # HELP keyedcache_enabled 1 while the alias is on, 0 while it is switched off.
 # TYPE keyedcache_enabled gauge
 keyedcache_enabled{alias="default"} 1
@@ -104,7 +116,8 @@ keyedcache_info{alias="default",backend="memory://staff:xxxxx@localhost/?key_pre
 keyedcache_info{alias="files",backend="file://` + dir + `",codec="cbor"} 1
 `
 	names := []string{"keyedcache_calls_total", "keyedcache_hits_total", "keyedcache_misses_total", "keyedcache_sets_total",
-		"keyedcache_deletes_total", "keyedcache_errors_total", "keyedcache_decode_errors_total", "keyedcache_enabled", "keyedcache_up", "keyedcache_info"}
+		"keyedcache_deletes_total", "keyedcache_errors_total", "keyedcache_decode_errors_total", "keyedcache_enabled", "keyedcache_up", "keyedcache_info",
+		"keyedcache_invalidations_pending", "keyedcache_invalidations_replayed_total", "keyedcache_invalidations_overflowed_total"}
 	if err := testutil.CollectAndCompare(col, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
@@ -138,7 +151,8 @@ func TestCollectorGenericFigures(t *testing.T) {
 	json.Unmarshal(data, &fields)
 	var wantStat []string
 	for name, v := range fields {
-		if _, isNum := v.(float64); isNum && !slices.Contains([]string{"calls", "hits", "misses", "sets", "deletes", "errors", "decode_errors", "hit_rate"}, name) {
+		if _, isNum := v.(float64); isNum && !slices.Contains([]string{"calls", "hits", "misses", "sets", "deletes", "errors", "decode_errors", "hit_rate",
+			"pending_invalidations", "replayed_invalidations", "overflowed_invalidations"}, name) {
 			wantStat = append(wantStat, name)
 		}
 	}

@@ -29,9 +29,11 @@ const OutageBound = 5 * time.Second
 // Outage shows what callers see when the server behind url fails: while
 // it is hung (SIGSTOP) and while it is dead (SIGKILL), every call returns
 // within OutageBound, reads miss with the cause attached, writes are
-// dropped without an error, failures are counted in Stats, and nothing
-// panics; once the server is back, the same Cache works again without
-// being reopened. url should leave the backend's own timeouts at their
+// dropped without an error, failures are counted in Stats, a delete is
+// queued (its error matches keyedcache.ErrInvalidationPending) and its
+// key reads as a miss, and nothing panics; once the server is back, the
+// same Cache works again without being reopened, and the queued delete
+// has been replayed: the value it deleted is gone. url should leave the backend's own timeouts at their
 // defaults, which is what is being tested. The p50 and p99 latency of a
 // read while the server is down are logged.
 func Outage(t *testing.T, url string, srv Server) {
@@ -39,6 +41,8 @@ func Outage(t *testing.T, url string, srv Server) {
 	ctx := context.Background()
 	set(t, c, "alive", "yes")
 	wantHit(t, c, "yes", "alive")
+	set(t, c, "doomed", "old")
+	wantHit(t, c, "old", "doomed")
 
 	srv.Pause()
 	hung := probeDown(t, c, "hung")
@@ -47,6 +51,10 @@ func Outage(t *testing.T, url string, srv Server) {
 		v, err := keyedcache.Get[string](ctx, c, "alive")
 		return err == nil && v == "yes"
 	})
+	if st := c.Stats(); st.PendingInvalidations != 0 || st.ReplayedInvalidations == 0 {
+		t.Fatalf("after SIGCONT: %d invalidations pending, %d replayed; want 0 and some", st.PendingInvalidations, st.ReplayedInvalidations)
+	}
+	wantGone(t, c, "doomed") // the delete made while the server hung was replayed
 
 	srv.Kill()
 	dead := probeDown(t, c, "dead")
@@ -106,10 +114,19 @@ func probeDown(t *testing.T, c *keyedcache.Cache, state string) latency {
 		}
 	})
 	timed("Delete", func() {
-		if _, err := c.Delete(ctx, "alive"); err == nil {
-			t.Fatalf("%s server: Delete returned no error", state)
+		if _, err := c.Delete(ctx, "doomed"); !errors.Is(err, keyedcache.ErrInvalidationPending) {
+			t.Fatalf("%s server: Delete = %v; want an error matching ErrInvalidationPending (queued for replay)", state, err)
 		}
 	})
+	timed("Get of the deleted key", func() {
+		_, err := keyedcache.Get[string](ctx, c, "doomed")
+		if !errors.Is(err, keyedcache.ErrNotCached) || !errors.Is(err, keyedcache.ErrInvalidationPending) {
+			t.Fatalf("%s server: Get of a key whose delete is queued = %v; want a miss that says the invalidation is pending", state, err)
+		}
+	})
+	if n := c.Stats().PendingInvalidations; n == 0 {
+		t.Fatalf("%s server: no invalidation pending after a failed Delete", state)
+	}
 	timed("Require", func() {
 		if err := c.Require(ctx); !errors.Is(err, keyedcache.ErrCacheNotResponding) {
 			t.Fatalf("%s server: Require = %v; want ErrCacheNotResponding", state, err)
