@@ -117,17 +117,17 @@ func encodeValue(c Codec, v any) (out []byte, err error) {
 	if n, ok := integerText(v); ok {
 		return n, nil
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %s cannot encode %T: %v", ErrUnencodable, c.Name(), v, r)
+		}
+	}()
 	tag := codecTag(c)
 	if tag != tagOther {
 		if err := checkEncodable(tag, v); err != nil {
 			return nil, fmt.Errorf("%w: %s cannot encode %T: %w", ErrUnencodable, c.Name(), v, err)
 		}
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("%w: %s cannot encode %T: %v", ErrUnencodable, c.Name(), v, r)
-		}
-	}()
 	body, err := c.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s cannot encode %T: %w", ErrUnencodable, c.Name(), v, err)

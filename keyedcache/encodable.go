@@ -236,13 +236,18 @@ func (w *encWalk) walk(v reflect.Value, depth int, path *pathLink) (nodes, heigh
 			break
 		}
 		// One key and one value, reused for every entry: no allocation
-		// per entry.
-		key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		// per entry (reflect allows it only for an exported map).
 		var iter reflect.MapIter
 		iter.Reset(v)
+		key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		reuse := v.CanInterface()
 		for iter.Next() {
-			key.SetIterKey(&iter)
-			val.SetIterValue(&iter)
+			if reuse {
+				key.SetIterKey(&iter)
+				val.SetIterValue(&iter)
+			} else {
+				key, val = iter.Key(), iter.Value()
+			}
 			for _, c := range [2]reflect.Value{key, val} {
 				n, h, err := w.walk(c, inner, within)
 				if err != nil {
@@ -306,8 +311,15 @@ func clipText(s string, n int) string {
 
 // fieldEncoded reports whether the codec with tag writes struct field f.
 func fieldEncoded(tag byte, f reflect.StructField) bool {
-	if !f.IsExported() && !f.Anonymous {
-		return false
+	if !f.IsExported() {
+		// Only an embedded struct's exported fields are written.
+		t := f.Type
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if !f.Anonymous || t.Kind() != reflect.Struct {
+			return false
+		}
 	}
 	switch tag {
 	case tagCBOR:

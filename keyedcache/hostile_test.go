@@ -287,3 +287,34 @@ func TestTypeMismatchKeepsEntry(t *testing.T) {
 		t.Errorf("by reference: after a read as int, Get[string] = %q, %v", v, err)
 	}
 }
+
+type hiddenMap map[string]any
+
+type inner struct{ Loop *withHidden }
+
+type withHidden struct {
+	hiddenMap        // embedded, unexported, not a struct: no codec writes it
+	inner            // embedded, unexported struct: its exported fields are written
+	Name      string
+}
+
+// TestUnexportedParts: parts of a value the codecs do not write
+// (unexported fields) are not looked at, and those they do write through
+// an embedded unexported struct are; nothing panics.
+func TestUnexportedParts(t *testing.T) {
+	ctx := context.Background()
+	h := hiddenMap{"x": 1}
+	h["self"] = h // a loop the codecs never see
+	v := withHidden{hiddenMap: h, Name: "n"}
+	for _, codec := range []string{"cbor", "json"} {
+		c := open(t, "memory://?codec="+codec)
+		if err := c.Set(ctx, "v", v); err != nil {
+			t.Errorf("%s: Set(a loop only in an unexported field) = %v", codec, err)
+		}
+		looped := &withHidden{Name: "loop"}
+		looped.inner.Loop = looped
+		if err := c.Set(ctx, "w", looped); !errors.Is(err, keyedcache.ErrUnencodable) {
+			t.Errorf("%s: Set(a loop through an embedded struct's exported field) = %v, want ErrUnencodable", codec, err)
+		}
+	}
+}
