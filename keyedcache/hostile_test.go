@@ -293,8 +293,8 @@ type hiddenMap map[string]any
 type inner struct{ Loop *withHidden }
 
 type withHidden struct {
-	hiddenMap        // embedded, unexported, not a struct: no codec writes it
-	inner            // embedded, unexported struct: its exported fields are written
+	hiddenMap // embedded, unexported, not a struct: no codec writes it
+	inner     // embedded, unexported struct: its exported fields are written
 	Name      string
 }
 
