@@ -113,20 +113,27 @@ func Open(path string, o sqldb.Options) (*sqldb.Store, error) {
 // with "no such table" or "database is locked". It also makes a path
 // that cannot hold a database (a file that is none, a directory that
 // refuses writes) an error of Open. Other processes opening the same
-// fresh file at the same moment may hold its lock for a while: a busy
-// database, or a try that outlasts the query timeout, is tried again
-// for up to ten query timeouts (at least 5 seconds).
+// fresh file at the same moment may hold its lock for a while, and on a
+// loaded machine setting up a file may outlast the query timeout: each
+// try waits for the lock for the query timeout (busy_timeout) and runs
+// to its end however long it takes; a busy database is tried again, for
+// up to twenty query timeouts (at least 30 seconds) in all.
 func createAtOpen(s *sqldb.Store, timeout time.Duration) error {
-	wait := max(10*timeout, 5*time.Second)
+	wait := max(20*timeout, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
+	_, db := s.DB()
+	schema := Dialect().Schema(s.Table())
 	pause := 5 * time.Millisecond
 	for {
-		err := s.CreateTable(ctx) // each try is bounded by the query timeout
+		err := createTable(ctx, db, schema)
 		if err == nil {
 			return nil
 		}
-		if !busy(err) && !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("sqlite: cannot set up the database file within %v: %w", wait, err)
+		}
+		if !busy(err) {
 			return fmt.Errorf("sqlite: cannot set up the database file: %w", err)
 		}
 		select {
@@ -136,6 +143,21 @@ func createAtOpen(s *sqldb.Store, timeout time.Duration) error {
 		}
 		pause = min(2*pause, 100*time.Millisecond)
 	}
+}
+
+// createTable runs the schema in one transaction on db.
+func createTable(ctx context.Context, db *sql.DB, schema []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range schema {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // busy reports whether err is SQLite's "database is locked" (SQLITE_BUSY,
