@@ -126,9 +126,7 @@ func (cw *canonWriter) write(w *bytes.Buffer, v reflect.Value, depth int) {
 		}
 		if v.Kind() == reflect.Slice && v.Len() > 0 {
 			id := nodeID{p: v.UnsafePointer(), t: t, n: v.Len()}
-			back, ok := cw.enter(id)
-			if !ok {
-				cw.writeBack(w, back)
+			if !cw.open(w, id) {
 				return
 			}
 			defer cw.leave(id, cw.nodes)
@@ -143,9 +141,7 @@ func (cw *canonWriter) write(w *bytes.Buffer, v reflect.Value, depth int) {
 			return
 		}
 		id := nodeID{p: v.UnsafePointer(), t: t}
-		back, ok := cw.enter(id)
-		if !ok {
-			cw.writeBack(w, back)
+		if !cw.open(w, id) {
 			return
 		}
 		defer cw.leave(id, cw.nodes)
@@ -177,9 +173,7 @@ func (cw *canonWriter) write(w *bytes.Buffer, v reflect.Value, depth int) {
 		}
 		if v.Kind() == reflect.Pointer {
 			id := nodeID{p: v.UnsafePointer(), t: t}
-			back, ok := cw.enter(id)
-			if !ok {
-				cw.writeBack(w, back)
+			if !cw.open(w, id) {
 				return
 			}
 			defer cw.leave(id, cw.nodes)
@@ -191,12 +185,15 @@ func (cw *canonWriter) write(w *bytes.Buffer, v reflect.Value, depth int) {
 	w.WriteByte(';')
 }
 
-// writeBack writes a reference to the value back levels up the path, or
-// nothing when enter refused for the limits.
-func (cw *canonWriter) writeBack(w *bytes.Buffer, back int) {
-	if back > 0 {
+// open enters the pointer, map or slice id and reports true, or writes a
+// reference to it when it is already on the path (or nothing, past the
+// limits) and reports false.
+func (cw *canonWriter) open(w *bytes.Buffer, id nodeID) bool {
+	back, ok := cw.enter(id)
+	if !ok && back > 0 {
 		w.WriteString("^" + strconv.Itoa(back) + ";")
 	}
+	return ok
 }
 
 func writeLenPrefixed(w *bytes.Buffer, s string) {
