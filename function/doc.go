@@ -30,9 +30,14 @@
 //
 // # Once per process
 //
-// Calls that miss the same key at the same time in one process make one
-// computation (golang.org/x/sync/singleflight, keyed by the cache key)
-// and share its result. The computation runs on the first caller's
+// Calls that ask for the same key at the same time in one process share
+// one flight, keyed by the cache key, and one result. On a backend that
+// other processes share (Redis, memcached, SQL, file…) a call joins the
+// flight before it touches the backend: the callers of one key make one
+// read between them and, on a miss, one claim and one computation. On an
+// in-process store (memory://) a call reads first — a read there costs
+// little and cannot be slow — and only a miss joins the flight, which
+// reads once more and claims. The computation runs on the first caller's
 // context without its cancellation (context.WithoutCancel): a caller
 // whose context ends returns ctx.Err() at once, and the computation goes
 // on for the others, and is stored, even if every caller has gone.
@@ -48,6 +53,26 @@
 // then they compute themselves and return their result without storing
 // it. If the claimant dies, its lease runs out and the next caller
 // claims the key.
+//
+// # A slow backend is not a backend that is down
+//
+// A read that fails — a timeout on a loaded machine, say — does not make
+// a call compute: the claim still decides. A claim that times out may
+// have landed all the same, so its caller pauses and reads again: its
+// own token there makes the claim its own, another's claim or a result
+// is followed, and nothing at all is claimed again with the same token.
+// While a claim of its own is in doubt or another's claim is pending, a
+// caller waits failures out up to WithMaxWait; once a call has timed
+// out, it keeps trying to claim for up to a lease. Only a backend that
+// refuses at once (closed, connection refused, a breaker open) makes a
+// call compute without a claim, after three refusals — and a delete of
+// the key still waiting for the backend (keyedcache.ErrInvalidationPending)
+// at once. Such computations are counted in Stats.Unclaimed; their
+// result is stored only if a claim of their own turns out to have
+// landed. A result whose store fails is stored later, in the background,
+// while its claim lasts, so that the processes waiting for it get it
+// when the backend answers again. A server that stops answering for less
+// than WithMaxWait therefore still sees one computation per key.
 //
 // # Never a stale result
 //
@@ -75,6 +100,15 @@
 // others call it, so that the owner knows its name. The arguments must
 // be encodable by the cache's codec.
 //
+// # By reference
+//
+// On a memory:// store with by_reference=true, results are kept as they
+// are, not encoded: a hit decodes nothing, and returns the very value
+// that was computed (its slices, maps and pointers shared by every
+// caller, as for every value of that cache). A call's entry then lives in
+// a slot that the store keeps by reference; claims, leases, stale
+// results and deletes work as they do on bytes.
+//
 // # Stale while revalidate
 //
 // With WithStale(d) a result stays in the cache d past its TTL. A call in
@@ -96,14 +130,14 @@
 //
 // A cache is an optimisation. When the cache is disabled
 // (keyedcache.CacheEnable(false)) the function is simply called. When the
-// backend fails, the function is called (once per process for calls at
+// backend refuses, the function is called (once per process for calls at
 // the same moment), its result returned and not stored, and the failure
-// counted.
+// counted; when it is slow, see above.
 //
 // # Stats
 //
 // Every function's calls, hits, misses, computations and their total
-// time, lease waits, stale results served, refreshes, discarded results
-// and errors are counted per process (Func.Stats, StatsOf, AllStats) and
+// time, lease waits, stale results served, refreshes, discarded results,
+// errors and computations without a claim are counted per process (Func.Stats, StatsOf, AllStats) and
 // shown as the "functions" section of keyedcache's stats snapshot.
 package function

@@ -2,10 +2,8 @@ package function
 
 import (
 	"context"
-	"errors"
-	"math/rand/v2"
+	"hash/maphash"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +21,9 @@ type engine[R any] struct {
 	name       string
 	set        settings
 	st         *counters
-	group      singleflight.Group // once per process, by key
+	flights    flights[R]         // once per process, by key
+	group      singleflight.Group // once per process, by key, for Fill
 	refreshing sync.Map           // keys with a background refresh under way here
-	waiting    sync.Map           // flight key → *waiters
 	head       atomic.Pointer[head]
 
 	invoke     invoker[R] // the function called with encoded arguments, for Fill
@@ -35,18 +33,21 @@ type engine[R any] struct {
 // head is the key "func::<name>" on one cache; every key of the function
 // continues it. fill is the cache's backend if it fills.
 type head struct {
-	c    *keyedcache.Cache
-	key  string
-	part any // key as a key part, boxed once
-	fill backend.Filler
-	cbor bool // the cache's codec is CBOR, whose stored forms start with tag
-	tag  byte
+	c       *keyedcache.Cache
+	key     string
+	part    any // key as a key part, boxed once
+	fill    backend.Filler
+	cbor    bool // the cache's codec is CBOR, whose stored forms start with tag
+	tag     byte
+	local   bool // the cache keeps its entries in this process
+	objects bool // the cache keeps values by reference: entries live in slots
 }
 
 func newEngine[R any](fn any, opts []Option, invoke invoker[R]) *engine[R] {
 	s := newSettings(opts)
 	name := funcName(fn, s.name)
 	e := &engine[R]{name: name, set: s, st: countersFor(name), invoke: invoke}
+	e.flights.seed = maphash.MakeSeed()
 	if s.cache != nil {
 		e.headOf(s.cache) // registers the fill now on a backend that fills
 	}
@@ -76,7 +77,7 @@ func (e *engine[R]) cache() (*keyedcache.Cache, *head, error) {
 func (e *engine[R]) headOf(c *keyedcache.Cache) *head {
 	h := e.head.Load()
 	if h == nil || h.c != c {
-		h = &head{c: c, key: c.Key("func", e.name), fill: filler(c)}
+		h = &head{c: c, key: c.Key("func", e.name), fill: filler(c), local: c.InProcess(), objects: c.ByReference()}
 		h.part = h.key
 		if c.Codec() == keyedcache.CBOR {
 			if probe, err := c.Encode(entry[struct{}]{}); err == nil && len(probe) > 1 && probe[1] == cborArray7 {
@@ -129,59 +130,55 @@ func (e *engine[R]) ttl(c *keyedcache.Cache) time.Duration {
 type outcome int
 
 const (
-	missed outcome = iota // nothing usable: compute, once
-	found                 // a fresh result or cached error
-	stale                 // a stale result to return and refresh
-	off                   // no cache, or a disabled one: call the function
-	down                  // the cache failed: compute without it
-	fill                  // the backend fills: ask it (viaFill)
+	missed  outcome = iota // nothing usable, or the read failed: compute, once
+	found                  // a fresh result or cached error
+	stale                  // a stale result to return and refresh
+	off                    // no cache, or a disabled one: call the function
+	nostore                // nothing is stored (a TTL of zero): compute, once per process
+	fill                   // the backend fills: ask it (viaFill)
+	unread                 // a shared backend: read inside the flight
 )
 
 // look is the result of one read of a call's entry.
 type look[R any] struct {
-	out  outcome
-	ent  entry[R]
-	data []byte
+	out outcome
+	ent entry[R] // what was there (zero if nothing usable)
+	at  ref[R]   // where, for a compare-and-swap
+	err error    // the backend's failure
 }
 
-// lookup reads a call's entry: the fast path of every call.
-func (e *engine[R]) lookup(ctx context.Context, c *keyedcache.Cache, key string, l *look[R]) {
-	if c == nil || !c.Enabled() {
+// lookup is the fast path of every call. On a cache that keeps its
+// entries in this process it reads the call's entry, without a flight (a
+// read costs little there and cannot be slow). On a shared backend it
+// does not read: the call reads inside the flight, so that callers of
+// one key in this process make one read and, on a miss, one claim
+// between them.
+func (e *engine[R]) lookup(ctx context.Context, c *keyedcache.Cache, h *head, key string, l *look[R]) {
+	switch {
+	case c == nil || !c.Enabled():
 		l.out = off
 		return
-	}
-	if e.ttl(c) <= 0 {
-		l.out = down // nothing is stored: compute, once per process
+	case e.ttl(c) <= 0:
+		l.out = nostore
 		return
-	}
-	if e.headOf(c).fill != nil && e.invoke != nil {
+	case h.fill != nil && e.invoke != nil:
 		l.out = fill
 		if c.InvalidationPending(ctx, key) { // its delete waits for the backend: compute, store nothing
-			l.out = down
+			l.out = nostore
 		}
 		return
-	}
-	data, ok, err := c.GetBytes(ctx, key)
-	if err != nil {
-		e.st.errors.Add(1)
-		l.out = down
+	case !h.local:
+		l.out = unread
 		return
 	}
-	if !ok {
-		return
-	}
-	if decodeEntry(c, e.headOf(c), data, &l.ent) != nil {
-		e.st.errors.Add(1) // overwritten by the next result
-		l.ent = entry[R]{}
-		l.data = data
-		return
-	}
-	l.data = data
+	e.read(ctx, c, h, key, l)
 	switch l.ent.kind(time.Now().UnixNano()) {
 	case kindFresh:
 		l.out = found
 	case kindStale:
 		l.out = stale
+	default:
+		l.out = missed // a failed read too: the flight reads again and claims
 	}
 }
 
@@ -197,7 +194,7 @@ func (e *engine[R]) answer(key string, ent *entry[R]) (R, error) {
 // call is a call after its fast path: it counts it and, unless the look
 // found a result, computes one — once per process and, through the
 // cache, once across processes.
-func (e *engine[R]) call(ctx context.Context, c *keyedcache.Cache, key string, l *look[R], compute func(context.Context) (R, error)) (R, error) {
+func (e *engine[R]) call(ctx context.Context, c *keyedcache.Cache, h *head, key string, l *look[R], compute func(context.Context) (R, error)) (R, error) {
 	switch l.out {
 	case found:
 		e.st.hits.Add(1)
@@ -205,15 +202,20 @@ func (e *engine[R]) call(ctx context.Context, c *keyedcache.Cache, key string, l
 	case stale:
 		e.st.hits.Add(1)
 		e.st.staleServed.Add(1)
-		e.refreshAsync(ctx, c, key, l.data, l.ent, compute)
+		e.refreshAsync(ctx, c, h, key, l.at, l.ent, compute)
 		return l.ent.V, nil
 	case off:
 		e.st.misses.Add(1)
 		res := e.run(ctx, compute)
 		return res.unpack()
+	case unread:
+		return e.flight(ctx, c, h, key, readFirst, false, compute)
+	case nostore:
+		e.st.misses.Add(1)
+		return e.flight(ctx, c, h, key, runNow, true, compute)
 	}
 	e.st.misses.Add(1)
-	return e.flight(ctx, c, key, l.out == down, compute)
+	return e.flight(ctx, c, h, key, fillNow, true, compute)
 }
 
 // result is the outcome of one computation.
@@ -222,6 +224,8 @@ type result[R any] struct {
 	err       error
 	pe        *PanicError
 	abandoned bool // every caller left while it waited: nothing computed
+	hit       bool // found by the flight's read, not computed
+	stale     bool // a stale result (a hit)
 }
 
 // unpack returns a result to a caller, panicking with the PanicError if
@@ -231,77 +235,6 @@ func (r result[R]) unpack() (R, error) {
 		panic(r.pe)
 	}
 	return r.v, r.err
-}
-
-// flightKey is key in the current epoch: after the function's results
-// are deleted in this process, new calls start a computation of their
-// own rather than join one begun before.
-func (e *engine[R]) flightKey(key string) string {
-	if ep := e.st.epoch.Load(); ep != 0 {
-		return key + "\x00" + strconv.FormatUint(ep, 10)
-	}
-	return key
-}
-
-// flight computes key's result once for every caller in this process.
-// The computation runs on a context that callers leaving do not cancel;
-// a caller whose context ends returns at once with its error. A flight
-// that is only waiting for another process gives up when every caller
-// has left, and a caller that joined it just then starts a new one.
-func (e *engine[R]) flight(ctx context.Context, c *keyedcache.Cache, key string, noCache bool, compute func(context.Context) (R, error)) (R, error) {
-	var zero R
-	for {
-		fk := e.flightKey(key)
-		w := e.join(fk)
-		ch := e.group.DoChan(fk, func() (any, error) {
-			defer e.waiting.CompareAndDelete(fk, w)
-			fctx := context.WithoutCancel(ctx)
-			if noCache {
-				return e.run(fctx, compute), nil
-			}
-			return e.fill(fctx, w.gone, c, key, compute), nil
-		})
-		select {
-		case r := <-ch:
-			w.leave()
-			res := r.Val.(result[R])
-			if res.abandoned {
-				if err := ctx.Err(); err != nil {
-					return zero, err
-				}
-				continue
-			}
-			return res.unpack()
-		case <-ctx.Done():
-			w.leave()
-			return zero, ctx.Err()
-		}
-	}
-}
-
-// waiters counts the callers of one flight; gone is closed when the
-// last has left.
-type waiters struct {
-	n    atomic.Int64
-	once sync.Once
-	gone chan struct{}
-}
-
-// join counts a caller in the flight of fk.
-func (e *engine[R]) join(fk string) *waiters {
-	v, ok := e.waiting.Load(fk)
-	if !ok {
-		v, _ = e.waiting.LoadOrStore(fk, &waiters{gone: make(chan struct{})})
-	}
-	w := v.(*waiters)
-	w.n.Add(1)
-	return w
-}
-
-func (w *waiters) leave() {
-	if w.n.Add(-1) == 0 {
-		w.once.Do(func() { close(w.gone) })
-	}
 }
 
 // run calls the function, timing and counting it, and turns a panic into
@@ -325,188 +258,4 @@ func (e *engine[R]) run(ctx context.Context, compute func(context.Context) (R, e
 		e.st.funcErrors.Add(1)
 	}
 	return res
-}
-
-// Polling for another process's result starts at minPoll and doubles up
-// to maxPoll, with jitter so that waiting processes do not poll in step.
-const (
-	minPoll = time.Millisecond
-	maxPoll = 50 * time.Millisecond
-	maxLost = 100 // claims lost in a row, with no wait between, before giving up
-)
-
-// fill computes key's result for this process: it returns a result that
-// is there (or arrives), claims the key and computes, or waits for the
-// process that claimed it — up to the longest wait, after which it
-// computes itself without storing, or until gone is closed (nobody is
-// waiting any more).
-func (e *engine[R]) fill(ctx context.Context, gone <-chan struct{}, c *keyedcache.Cache, key string, compute func(context.Context) (R, error)) result[R] {
-	deadline := time.Now().Add(e.set.maxWait)
-	poll := minPoll
-	waited := false
-	for lost := 0; ; lost++ {
-		if lost == maxLost {
-			// The entry keeps changing under us: compute, store nothing.
-			return e.run(ctx, compute)
-		}
-		data, ok, err := c.GetBytes(ctx, key)
-		if err != nil {
-			e.st.errors.Add(1)
-			return e.run(ctx, compute)
-		}
-		var ent entry[R]
-		if ok && decodeEntry(c, e.headOf(c), data, &ent) != nil {
-			e.st.errors.Add(1)
-			ent = entry[R]{}
-		}
-		now := time.Now()
-		switch ent.kind(now.UnixNano()) {
-		case kindFresh:
-			v, err := e.answer(key, &ent)
-			return result[R]{v: v, err: err}
-		case kindStale:
-			e.refreshAsync(ctx, c, key, data, ent, compute)
-			return result[R]{v: ent.V}
-		case kindPending:
-			if !waited {
-				waited = true
-				e.st.leaseWaits.Add(1)
-			}
-			if !now.Before(deadline) {
-				select {
-				case <-gone:
-					return result[R]{abandoned: true}
-				default:
-				}
-				return e.run(ctx, compute)
-			}
-			sleep := poll/2 + rand.N(poll)
-			if left := deadline.Sub(now); sleep > left {
-				sleep = left
-			}
-			t := time.NewTimer(sleep)
-			select {
-			case <-t.C:
-			case <-gone:
-				t.Stop()
-				return result[R]{abandoned: true}
-			}
-			poll = min(2*poll, maxPoll)
-			lost = -1 // waiting is not losing a race
-			continue
-		}
-		if !ok {
-			data = nil
-		}
-		claim, err := e.claim(ctx, c, key, data, entry[R]{State: statePending})
-		if err != nil {
-			e.st.errors.Add(1)
-			return e.run(ctx, compute)
-		}
-		if claim != nil {
-			return e.computeAndStore(ctx, claim, compute)
-		}
-		// Another process claimed it first: read again.
-	}
-}
-
-// computeAndStore runs the function under a claim, renewing it meanwhile,
-// and stores the result only if the claim is still ours: a delete while
-// it ran removed the claim, so the result is returned but not stored.
-func (e *engine[R]) computeAndStore(ctx context.Context, l *claim[R], compute func(context.Context) (R, error)) result[R] {
-	l.keep(ctx)
-	res := e.run(ctx, compute)
-	cur, lost := l.release()
-	if lost {
-		e.st.discarded.Add(1)
-		return res
-	}
-	next, ttl, keep := e.after(l, res)
-	data, err := l.c.Encode(next)
-	if err != nil {
-		// The result cannot be encoded: store nothing, free the claim.
-		e.st.errors.Add(1)
-		next, keep = e.freed(l), false
-		ttl = next.keepFor(time.Now())
-		if data, err = l.c.Encode(next); err != nil {
-			return res
-		}
-	}
-	swapped, err := l.c.CompareAndSwap(ctx, l.key, cur, data, keyedcache.TTL(ttl))
-	switch {
-	case err != nil:
-		e.st.errors.Add(1)
-	case !swapped && keep:
-		e.st.discarded.Add(1)
-	}
-	return res
-}
-
-// after returns the entry to write once a computation has ended and its
-// TTL; keep is false when the entry only frees the claim.
-func (e *engine[R]) after(l *claim[R], res result[R]) (next entry[R], ttl time.Duration, keep bool) {
-	now := time.Now()
-	switch {
-	case res.pe == nil && res.err == nil:
-		ttl := e.ttl(l.c)
-		next := entry[R]{State: stateValue, V: res.v}
-		if ttl == keyedcache.Forever {
-			return next, ttl, true
-		}
-		next.Fresh = now.Add(ttl).UnixNano()
-		if e.set.stale > 0 {
-			next.Stale = next.Fresh + int64(e.set.stale)
-			ttl += e.set.stale
-		}
-		return next, ttl, true
-	case res.pe == nil && e.set.errorTTL > 0 && !isContextErr(res.err) && l.ent.State == statePending:
-		// (A failed refresh keeps the stale result rather than cache the error.)
-		return entry[R]{State: stateError, Err: res.err.Error(), Fresh: now.Add(e.set.errorTTL).UnixNano()}, e.set.errorTTL, true
-	}
-	next = e.freed(l)
-	return next, next.keepFor(now), false
-}
-
-// freed is the claimed entry with the claim taken off, so that the next
-// caller claims it at once: a stale result stays servable, a pending
-// entry becomes nothing.
-func (e *engine[R]) freed(l *claim[R]) entry[R] {
-	next := l.ent
-	next.Lease, next.Token = 0, ""
-	return next
-}
-
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// refreshAsync starts one background refresh of a stale result, unless
-// one is under way here or in another process.
-func (e *engine[R]) refreshAsync(ctx context.Context, c *keyedcache.Cache, key string, data []byte, ent entry[R], compute func(context.Context) (R, error)) {
-	if ent.claimed(time.Now().UnixNano()) {
-		return
-	}
-	if _, busy := e.refreshing.LoadOrStore(key, struct{}{}); busy {
-		return
-	}
-	go func() {
-		defer e.refreshing.Delete(key)
-		ctx := context.WithoutCancel(ctx)
-		l, err := e.claim(ctx, c, key, data, ent)
-		if err != nil {
-			e.st.errors.Add(1)
-			return
-		}
-		if l == nil {
-			return // claimed elsewhere, or changed since it was read
-		}
-		e.st.refreshes.Add(1)
-		res := e.computeAndStore(ctx, l, compute)
-		switch {
-		case res.pe != nil:
-			e.set.log.Error("function: background refresh panicked; the stale result stays", "func", e.name, "key", key, "panic", res.pe.Value, "stack", string(res.pe.Stack))
-		case res.err != nil:
-			e.set.log.Warn("function: background refresh failed; the stale result stays", "func", e.name, "key", key, "err", res.err)
-		}
-	}()
 }

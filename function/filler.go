@@ -133,7 +133,7 @@ func (e *engine[R]) viaFill(ctx context.Context, c *keyedcache.Cache, key string
 	data, err := args()
 	if err != nil { // arguments the codec cannot encode: no Fill
 		e.st.misses.Add(1)
-		return e.flight(ctx, c, key, false, compute)
+		return e.flight(ctx, c, e.headOf(c), key, fillNow, true, compute)
 	}
 	fkey := key + fillMarker + base64.RawURLEncoding.EncodeToString(data)
 	ttl := e.ttl(c)

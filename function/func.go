@@ -47,7 +47,7 @@ func (f *Func[A, R]) Call(ctx context.Context, a A) (R, error) {
 		key = f.e.key1(c, h, a)
 	}
 	var l look[R]
-	f.e.lookup(ctx, c, key, &l)
+	f.e.lookup(ctx, c, h, key, &l)
 	switch l.out {
 	case found:
 		f.e.st.hits.Add(1)
@@ -55,7 +55,7 @@ func (f *Func[A, R]) Call(ctx context.Context, a A) (R, error) {
 	case fill:
 		return f.e.viaFill(ctx, c, key, func() ([]byte, error) { return c.Encode(a) }, func(ctx context.Context) (R, error) { return f.fn(ctx, a) })
 	}
-	return f.e.call(ctx, c, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx, a) })
+	return f.e.call(ctx, c, h, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx, a) })
 }
 
 // Key returns the key under which the result for a is cached.

@@ -37,7 +37,7 @@ func (f *Func0[R]) Call(ctx context.Context) (R, error) {
 		key = f.e.key(kc, h)
 	}
 	var l look[R]
-	f.e.lookup(ctx, kc, key, &l)
+	f.e.lookup(ctx, kc, h, key, &l)
 	switch l.out {
 	case found:
 		f.e.st.hits.Add(1)
@@ -45,7 +45,7 @@ func (f *Func0[R]) Call(ctx context.Context) (R, error) {
 	case fill:
 		return f.e.viaFill(ctx, kc, key, func() ([]byte, error) { return nil, nil }, func(ctx context.Context) (R, error) { return f.fn(ctx) })
 	}
-	return f.e.call(ctx, kc, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx) })
+	return f.e.call(ctx, kc, h, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx) })
 }
 
 // Key returns the key under which the result is cached.
@@ -121,7 +121,7 @@ func (f *Func2[A, B, R]) Call(ctx context.Context, a A, b B) (R, error) {
 		key = f.e.key(kc, h, a, b)
 	}
 	var l look[R]
-	f.e.lookup(ctx, kc, key, &l)
+	f.e.lookup(ctx, kc, h, key, &l)
 	switch l.out {
 	case found:
 		f.e.st.hits.Add(1)
@@ -129,7 +129,7 @@ func (f *Func2[A, B, R]) Call(ctx context.Context, a A, b B) (R, error) {
 	case fill:
 		return f.e.viaFill(ctx, kc, key, func() ([]byte, error) { return kc.Encode(args2[A, B]{a, b}) }, func(ctx context.Context) (R, error) { return f.fn(ctx, a, b) })
 	}
-	return f.e.call(ctx, kc, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx, a, b) })
+	return f.e.call(ctx, kc, h, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx, a, b) })
 }
 
 // Key returns the key under which the result for a and b is cached.
@@ -205,7 +205,7 @@ func (f *Func3[A, B, C, R]) Call(ctx context.Context, a A, b B, c C) (R, error) 
 		key = f.e.key(kc, h, a, b, c)
 	}
 	var l look[R]
-	f.e.lookup(ctx, kc, key, &l)
+	f.e.lookup(ctx, kc, h, key, &l)
 	switch l.out {
 	case found:
 		f.e.st.hits.Add(1)
@@ -213,7 +213,7 @@ func (f *Func3[A, B, C, R]) Call(ctx context.Context, a A, b B, c C) (R, error) 
 	case fill:
 		return f.e.viaFill(ctx, kc, key, func() ([]byte, error) { return kc.Encode(args3[A, B, C]{a, b, c}) }, func(ctx context.Context) (R, error) { return f.fn(ctx, a, b, c) })
 	}
-	return f.e.call(ctx, kc, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx, a, b, c) })
+	return f.e.call(ctx, kc, h, key, &l, func(ctx context.Context) (R, error) { return f.fn(ctx, a, b, c) })
 }
 
 // Key returns the key under which the result for a, b and c is cached.

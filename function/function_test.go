@@ -512,7 +512,9 @@ func TestDisabled(t *testing.T) {
 }
 
 // TestBackendDown checks that a failing backend degrades to computing:
-// the result is returned and the failure counted.
+// the result is returned at once and the failure counted, as a
+// computation without a claim. (A closed store refuses every call at
+// once: it is down, not slow.)
 func TestBackendDown(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -521,6 +523,11 @@ func TestBackendDown(t *testing.T) {
 	}{
 		{"memory-closed", func(t *testing.T) *keyedcache.Cache {
 			c := openQuiet(t, "memory://")
+			c.Close()
+			return c
+		}},
+		{"memory-byref-closed", func(t *testing.T) *keyedcache.Cache {
+			c := openQuiet(t, "memory://?by_reference=true")
 			c.Close()
 			return c
 		}},
@@ -541,8 +548,8 @@ func TestBackendDown(t *testing.T) {
 				}
 			}
 			s := f.Stats()
-			if s.Computations != 3 || s.Errors < 3 || s.Misses != 3 {
-				t.Fatalf("stats %+v: want 3 computations, 3 misses and at least 3 errors", s)
+			if s.Computations != 3 || s.Unclaimed != 3 || s.Errors < 3 || s.Misses != 3 {
+				t.Fatalf("stats %+v: want 3 computations without a claim, 3 misses and at least 3 errors", s)
 			}
 			if c.Stats().Errors == 0 {
 				t.Error("the cache counted no error")

@@ -10,31 +10,27 @@ import (
 // peek reads key's result without computing.
 func (e *engine[R]) peek(ctx context.Context, key string) (R, error) {
 	var zero R
-	c, _, err := e.cache()
+	c, h, err := e.cache()
 	if err != nil {
 		return zero, &keyedcache.NotCachedError{Key: key, Err: err}
 	}
-	data, ok, err := c.GetBytes(ctx, key)
-	if err != nil {
-		e.st.errors.Add(1)
-		return zero, &keyedcache.NotCachedError{Key: key, Err: err}
+	var l look[R]
+	e.read(ctx, c, h, key, &l)
+	if l.err != nil {
+		return zero, &keyedcache.NotCachedError{Key: key, Err: l.err}
 	}
-	var ent entry[R]
-	if !ok || decodeEntry(c, e.headOf(c), data, &ent) != nil {
-		return zero, &keyedcache.NotCachedError{Key: key}
-	}
-	switch ent.kind(time.Now().UnixNano()) {
+	switch l.ent.kind(time.Now().UnixNano()) {
 	case kindFresh:
-		return e.answer(key, &ent)
+		return e.answer(key, &l.ent)
 	case kindStale:
-		return ent.V, nil
+		return l.ent.V, nil
 	}
 	return zero, &keyedcache.NotCachedError{Key: key}
 }
 
 // store stores r as key's result.
 func (e *engine[R]) store(ctx context.Context, key string, r R) error {
-	c, _, err := e.cache()
+	c, h, err := e.cache()
 	if err != nil {
 		return err
 	}
@@ -47,29 +43,38 @@ func (e *engine[R]) store(ctx context.Context, key string, r R) error {
 			ttl += e.set.stale
 		}
 	}
-	data, err := c.Encode(ent)
-	if err != nil {
-		return err
+	var data []byte // (a slot needs no encoding)
+	if !h.objects {
+		if data, err = c.Encode(ent); err != nil {
+			return err
+		}
 	}
-	e.group.Forget(e.flightKey(key))
-	if e.headOf(c).fill != nil {
+	// Calls from now on start a flight of their own: one under way (its
+	// read begun before this write) must not answer them.
+	defer e.forget(key)
+	if h.fill != nil {
 		// Forget the results filled under key; the owner's fill
 		// returns this one from now on.
 		if err := c.DeleteChildren(ctx, key); err != nil {
 			return err
 		}
 	}
+	if h.objects {
+		return c.Set(ctx, key, newSlot(ent), keyedcache.TTL(ttl))
+	}
 	return c.SetBytes(ctx, key, data, keyedcache.TTL(ttl))
 }
 
 // delete removes key's result.
 func (e *engine[R]) delete(ctx context.Context, key string) error {
-	c, _, err := e.cache()
+	c, h, err := e.cache()
 	if err != nil {
 		return err
 	}
-	e.group.Forget(e.flightKey(key))
-	if e.headOf(c).fill != nil {
+	// Calls from now on start a flight of their own: one under way (its
+	// read begun before the delete) must not answer them.
+	defer e.forget(key)
+	if h.fill != nil {
 		return c.DeleteChildren(ctx, key) // the results filled under key too
 	}
 	_, err = c.Delete(ctx, key)
@@ -82,18 +87,21 @@ func (e *engine[R]) deleteAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.st.epoch.Add(1)
+	// A new epoch once the delete is done: calls from then on start
+	// flights of their own, and none under way — whose read may have begun
+	// before the delete — answers them.
+	defer e.st.epoch.Add(1)
 	return c.DeleteChildren(ctx, h.key)
 }
 
 // refresh computes key's result and stores it, whatever is cached.
 func (e *engine[R]) refresh(ctx context.Context, key string, compute func(context.Context) (R, error)) (R, error) {
-	c, _, _ := e.cache()
+	c, h, _ := e.cache()
 	if c == nil || !c.Enabled() || e.ttl(c) <= 0 {
 		return e.run(ctx, compute).unpack()
 	}
-	e.group.Forget(e.flightKey(key))
-	if e.headOf(c).fill != nil {
+	e.forget(key)
+	if h.fill != nil {
 		res := e.run(ctx, compute)
 		if res.pe == nil && res.err == nil {
 			if err := e.store(ctx, key, res.v); err != nil {
@@ -102,29 +110,27 @@ func (e *engine[R]) refresh(ctx context.Context, key string, compute func(contex
 		}
 		return res.unpack()
 	}
+	var l look[R]
 	for range 8 {
-		data, ok, err := c.GetBytes(ctx, key)
-		if err != nil {
-			e.st.errors.Add(1)
+		e.read(ctx, c, h, key, &l)
+		if l.err != nil {
 			return e.run(ctx, compute).unpack()
 		}
 		base := entry[R]{State: statePending}
-		var ent entry[R]
-		if ok && decodeEntry(c, e.headOf(c), data, &ent) == nil {
-			if k := ent.kind(time.Now().UnixNano()); k == kindFresh || k == kindStale {
-				base = ent // callers meanwhile keep the result there is
-			}
+		if k := l.ent.kind(time.Now().UnixNano()); k == kindFresh || k == kindStale {
+			base = l.ent // callers meanwhile keep the result there is
 		}
-		if !ok {
-			data = nil
-		}
-		l, err := e.claim(ctx, c, key, data, base)
+		cl, err := e.claim(ctx, c, h, key, l.at, base, nil)
 		if err != nil {
 			e.st.errors.Add(1)
+			if cl != nil {
+				e.st.unclaimed.Add(1)
+				return e.computeAndStore(ctx, cl, compute).unpack() // stored if the claim landed
+			}
 			return e.run(ctx, compute).unpack()
 		}
-		if l != nil {
-			return e.computeAndStore(ctx, l, compute).unpack()
+		if cl != nil {
+			return e.computeAndStore(ctx, cl, compute).unpack()
 		}
 	}
 	// Others keep changing the entry: compute without storing.

@@ -30,6 +30,11 @@ var backends = []struct {
 		c := openCache(t, "memory://")
 		return c, c
 	}},
+	// By reference, entries live in slots rather than as bytes.
+	{"memory-byref", func(t *testing.T) (a, b *keyedcache.Cache) {
+		c := openCache(t, "memory://?by_reference=true")
+		return c, c
+	}},
 	{"file", func(t *testing.T) (a, b *keyedcache.Cache) {
 		dir := t.TempDir()
 		return openCache(t, "file://"+dir), openCache(t, "file://"+dir)

@@ -101,7 +101,9 @@ func WithStale(d time.Duration) Option { return func(s *settings) { s.stale = d 
 func WithLease(d time.Duration) Option { return func(s *settings) { s.lease = d } }
 
 // WithMaxWait sets how long a call waits for a computation running in
-// another process before computing itself (default DefaultMaxWait). The
+// another process before computing itself (default DefaultMaxWait) —
+// and so how long it waits out a slow backend while a claim, its own in
+// doubt or another's, is pending (see the package documentation). The
 // call's context can end the wait sooner.
 func WithMaxWait(d time.Duration) Option { return func(s *settings) { s.maxWait = d } }
 

@@ -27,13 +27,21 @@ type Stats struct {
 	Errors       uint64        `json:"errors"`       // cache failures, answered by computing
 	FuncErrors   uint64        `json:"func_errors"`  // errors the function returned
 	Panics       uint64        `json:"panics"`       // panics of the function
+
+	// Unclaimed counts computations run without a claim that the backend
+	// took: it refused three reads in a row or three claims (down), or a
+	// delete of the key waits for it (keyedcache.ErrInvalidationPending),
+	// or it failed for longer than a slow backend is waited out (see the
+	// package documentation). The result is returned and, unless a claim
+	// of the caller's turns out to have landed after all, not stored.
+	Unclaimed uint64 `json:"unclaimed"`
 }
 
 // counters are the live figures behind Stats, shared by every wrapper of
 // one name.
 type counters struct {
 	hits, misses, fills, computations, computeNanos, leaseWaits, staleServed atomic.Uint64
-	refreshes, discarded, errors, funcErrors, panics                         atomic.Uint64
+	refreshes, discarded, errors, unclaimed, funcErrors, panics              atomic.Uint64
 	// epoch changes when every result of the function is deleted in this
 	// process, so that calls after it do not join a computation begun
 	// before it.
@@ -53,6 +61,7 @@ func (c *counters) snapshot(name string) Stats {
 		Refreshes:    c.refreshes.Load(),
 		Discarded:    c.discarded.Load(),
 		Errors:       c.errors.Load(),
+		Unclaimed:    c.unclaimed.Load(),
 		FuncErrors:   c.funcErrors.Load(),
 		Panics:       c.panics.Load(),
 	}

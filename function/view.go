@@ -16,15 +16,19 @@ func init() {
 // package back as an entry, through the alias's codec: whatever the
 // codec made of the record (an array under CBOR, an object under JSON,
 // the record itself when kept by reference), it encodes again to the
-// record's form.
+// record's form; a slot (a by-reference store) gives its entry.
 func viewEntry(c *keyedcache.Cache, v any) (keyedcache.EntryView, bool) {
-	data, err := c.Encode(v)
-	if err != nil {
-		return keyedcache.EntryView{}, false
-	}
 	var e entry[any]
-	if c.Decode(data, &e) != nil {
-		return keyedcache.EntryView{}, false
+	if s, ok := v.(interface{ held() entry[any] }); ok {
+		e = s.held() // a slot, kept by reference
+	} else {
+		data, err := c.Encode(v)
+		if err != nil {
+			return keyedcache.EntryView{}, false
+		}
+		if c.Decode(data, &e) != nil {
+			return keyedcache.EntryView{}, false
+		}
 	}
 	switch now := time.Now().UnixNano(); e.State {
 	case stateValue:

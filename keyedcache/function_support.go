@@ -21,8 +21,9 @@ import (
 // While a queued invalidation covers a key (see Delete), every method
 // here returns an error matching ErrInvalidationPending for it and
 // stores nothing, so a caller that reads the error as "the backend is
-// down" computes without storing. A SetBytes or CompareAndSwap that fails
-// is queued as a delete of its key, as a failed Set is.
+// down" computes without storing. A SetBytes that fails is queued as a
+// delete of its key, as a failed Set is; a CompareAndSwap that fails is
+// not (see CompareAndSwap).
 
 // Encode returns the stored form of v under the cache's codec: what Set
 // would store, and what Decode and Get read back.
@@ -104,6 +105,11 @@ func (c *Cache) AddBytes(ctx context.Context, key string, data []byte, opts ...S
 // It is atomic on backends that compare-and-swap natively. On one that
 // cannot, it reads and compares, then writes: a write by another process
 // between the two can be lost.
+//
+// A CompareAndSwap that fails queues no delete, unlike a failed Set: it
+// can only have replaced the very bytes its caller read, which its
+// caller knows (package function's claims, whose holder tries again, and
+// whose deletion would make another process compute the result again).
 func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
@@ -118,7 +124,7 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 	if err != nil {
 		c.fail("cas", key, err)
 		c.tiersForget(ctx, false, key)
-		return false, c.failedWrite(err, key)
+		return false, err
 	}
 	if pk == "" {
 		return false, nil
@@ -143,7 +149,6 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 	}
 	if err != nil {
 		c.fail("cas", key, err)
-		err = c.failedWrite(err, key)
 		c.tiersForget(ctx, false, key)
 		return false, err
 	}

@@ -199,14 +199,8 @@ func TestPendingFailedWriteIsADelete(t *testing.T) {
 		"Set":      func(c *keyedcache.Cache) error { return c.Set(ctx, "k", "new") },
 		"SetMany":  func(c *keyedcache.Cache) error { return c.SetMany(ctx, map[string]any{"k": "new"}) },
 		"SetBytes": func(c *keyedcache.Cache) error { d, _ := c.Encode("new"); return c.SetBytes(ctx, "k", d) },
-		"CompareAndSwap": func(c *keyedcache.Cache) error {
-			old, _ := c.Encode("old")
-			d, _ := c.Encode("new")
-			_, err := c.CompareAndSwap(ctx, "k", old, d)
-			return err
-		},
-		"Touch": func(c *keyedcache.Cache) error { _, err := c.Touch(ctx, "k", time.Hour); return err },
-		"Incr":  func(c *keyedcache.Cache) error { _, err := c.Incr(ctx, "k", 1); return err },
+		"Touch":    func(c *keyedcache.Cache) error { _, err := c.Touch(ctx, "k", time.Hour); return err },
+		"Incr":     func(c *keyedcache.Cache) error { _, err := c.Incr(ctx, "k", 1); return err },
 	} {
 		for _, bk := range []struct {
 			name string
@@ -240,6 +234,32 @@ func TestPendingFailedWriteIsADelete(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A CompareAndSwap that fails queues nothing: it can only have replaced
+// the bytes its caller read (a cached function's claim, which its holder
+// stores over later), and the old value is there after the backend
+// answers again.
+func TestPendingFailedCompareAndSwapQueuesNothing(t *testing.T) {
+	ctx := context.Background()
+	w := newSwitched(t)
+	c, _ := newSwitchedCache(t, full{w})
+	old, _ := c.Encode("old")
+	if err := c.SetBytes(ctx, "k", old); err != nil {
+		t.Fatal(err)
+	}
+	w.mode.Store(down)
+	d, _ := c.Encode("new")
+	if _, err := c.CompareAndSwap(ctx, "k", old, d); !errors.Is(err, errSwitchedDown) {
+		t.Fatalf("CompareAndSwap on a down backend = %v; want its failure", err)
+	}
+	if got := c.Stats().PendingInvalidations; got != 0 {
+		t.Fatalf("PendingInvalidations after a failed CompareAndSwap = %d, want 0", got)
+	}
+	w.mode.Store(up)
+	if got, ok, err := c.GetBytes(ctx, "k"); err != nil || !ok || string(got) != string(old) {
+		t.Fatalf("GetBytes after the backend answers = %q, %v, %v; want the old bytes", got, ok, err)
 	}
 }
 

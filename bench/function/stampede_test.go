@@ -17,14 +17,20 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"keyedcache.dev/function"
+	"keyedcache.dev/internal/testserver"
 	"keyedcache.dev/keyedcache"
+	_ "keyedcache.dev/keyedcache/backend/memcached"
+	_ "keyedcache.dev/keyedcache/backend/sqldb/postgres"
+	_ "keyedcache.dev/keyedcache/backend/sqldb/sqlite"
 )
 
 // The stampede: callers spread over 4 processes ask for one cold key at
 // once; the function sleeps 5 ms and appends a line to a file opened
 // O_APPEND for every call, so that the calls of every process are
-// counted in one place. Each process opens the same file:// cache
-// directory. The processes are this test binary started again (the
+// counted in one place. Each process opens the same cache: a file://
+// directory, an SQLite file, or a Redis, memcached or PostgreSQL server
+// on loopback (started by internal/testserver), each with its default
+// timeouts. The processes are this test binary started again (the
 // os.Args[0] pattern); they start their goroutines when a gate file
 // appears, all at once.
 
@@ -33,7 +39,7 @@ const (
 	rounds     = 5
 	sleepFor   = 5 * time.Millisecond
 	envRole    = "BENCH_FUNCTION_ROLE"
-	envDir     = "BENCH_FUNCTION_DIR"
+	envURL     = "BENCH_FUNCTION_URL"
 	envCount   = "BENCH_FUNCTION_COUNT"
 	envGate    = "BENCH_FUNCTION_GATE"
 	envKey     = "BENCH_FUNCTION_KEY"
@@ -42,64 +48,82 @@ const (
 
 var strategies = []string{"none", "singleflight", "keyedcache"}
 
+// stampedeBackends are the caches the processes share: the name, and the
+// URL of a fresh one.
+var stampedeBackends = []struct {
+	name string
+	url  func(t *testing.T) string
+}{
+	{"file", func(t *testing.T) string { return "file://" + t.TempDir() }},
+	{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "cache.db") }},
+	{"redis", func(t *testing.T) string { return "redis://" + testserver.Redis(t).Addr }},
+	{"memcached", func(t *testing.T) string { return "memcached://" + testserver.Memcached(t).Addr }},
+	{"postgres", func(t *testing.T) string { return testserver.Postgres(t).DSN }},
+}
+
 func TestStampede(t *testing.T) {
 	if role := os.Getenv(envRole); role != "" {
 		child(t, role)
 		return
 	}
 	if testing.Short() {
-		t.Skip("a measurement: starts 120 processes")
+		t.Skip("a measurement: starts 600 processes")
 	}
 	type row struct {
+		backend  string
 		strategy string
 		callers  int
 		calls    []int
 		wall     []time.Duration
 	}
 	var rows []row
-	for _, callers := range []int{64, 1000} {
-		for _, s := range strategies {
-			r := row{strategy: s, callers: callers}
-			for round := range rounds {
-				calls, wall := stampede(t, s, callers, round)
-				r.calls = append(r.calls, calls)
-				r.wall = append(r.wall, wall)
-			}
-			if s == "keyedcache" {
-				for _, n := range r.calls {
-					if n != 1 {
-						t.Errorf("keyedcache: %d calls for %d callers in one round, want 1", n, callers)
+	for _, bk := range stampedeBackends {
+		t.Run(bk.name, func(t *testing.T) {
+			url := bk.url(t)
+			for _, callers := range []int{64, 1000} {
+				for _, s := range strategies {
+					r := row{backend: bk.name, strategy: s, callers: callers}
+					for round := range rounds {
+						calls, wall := stampede(t, url, s, callers, fmt.Sprintf("%s-%d-%d", s, callers, round))
+						r.calls = append(r.calls, calls)
+						r.wall = append(r.wall, wall)
 					}
+					if s == "keyedcache" {
+						for _, n := range r.calls {
+							if n != 1 {
+								t.Errorf("keyedcache: %d calls for %d callers in one round, want 1", n, callers)
+							}
+						}
+					}
+					rows = append(rows, r)
 				}
 			}
-			rows = append(rows, r)
-		}
+		})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| strategy | callers (4 processes) | function calls, each of %d rounds | median | median wall time |\n|---|---|---|---|---|\n", rounds)
+	fmt.Fprintf(&b, "\n| backend | strategy | callers (4 processes) | function calls, each of %d rounds | median | median wall time |\n|---|---|---|---|---|---|\n", rounds)
 	for _, r := range rows {
 		calls := slices.Clone(r.calls)
 		slices.Sort(calls)
 		walls := slices.Clone(r.wall)
 		slices.Sort(walls)
-		fmt.Fprintf(&b, "| %s | %d | %v | %d | %v |\n", r.strategy, r.callers, r.calls, calls[len(calls)/2], walls[len(walls)/2].Round(100*time.Microsecond))
+		fmt.Fprintf(&b, "| %s | %s | %d | %v | %d | %v |\n", r.backend, r.strategy, r.callers, r.calls, calls[len(calls)/2], walls[len(walls)/2].Round(100*time.Microsecond))
 	}
 	t.Log(b.String())
 }
 
-// stampede runs one round and returns the number of function calls and
-// the time from the gate to the last caller's answer.
-func stampede(t *testing.T, strategy string, callers, round int) (int, time.Duration) {
+// stampede runs one round on the cache at url, with a key of its own,
+// and returns the number of function calls and the time from the gate to
+// the last caller's answer.
+func stampede(t *testing.T, url, strategy string, callers int, key string) (int, time.Duration) {
 	dir := t.TempDir()
 	count := filepath.Join(dir, "count")
 	gate := filepath.Join(dir, "gate")
-	cacheDir := filepath.Join(dir, "cache")
-	key := fmt.Sprintf("r%d", round)
 	var cmds []*exec.Cmd
 	var outs []*strings.Builder
 	for range procs {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestStampede$")
-		cmd.Env = append(os.Environ(), envRole+"="+strategy, envDir+"="+cacheDir, envCount+"="+count,
+		cmd.Env = append(os.Environ(), envRole+"="+strategy, envURL+"="+url, envCount+"="+count,
 			envGate+"="+gate, envKey+"="+key, envPerProc+"="+strconv.Itoa(callers/procs))
 		out := new(strings.Builder)
 		cmd.Stdout, cmd.Stderr = out, out
@@ -140,9 +164,9 @@ func stampede(t *testing.T, strategy string, callers, round int) (int, time.Dura
 // child runs one process's share of a round.
 func child(t *testing.T, strategy string) {
 	ctx := context.Background()
-	dir, count, gate, key := os.Getenv(envDir), os.Getenv(envCount), os.Getenv(envGate), os.Getenv(envKey)
+	url, count, gate, key := os.Getenv(envURL), os.Getenv(envCount), os.Getenv(envGate), os.Getenv(envKey)
 	per, _ := strconv.Atoi(os.Getenv(envPerProc))
-	c, err := keyedcache.Open("file://" + dir)
+	c, err := keyedcache.Open(url)
 	if err != nil {
 		t.Fatal(err)
 	}
