@@ -29,3 +29,22 @@ func BenchmarkSetValues(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKeyUnderBuiltKey builds keys under a key built once, as a
+// cached function does for every call: func::<name>::<argument>.
+func BenchmarkKeyUnderBuiltKey(b *testing.B) {
+	c := open(b, "memory://?key_prefix=site1")
+	head := c.Key("func", "keyedcache.dev/examples/demo.loadProduct")
+	b.Run("int", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = c.Key(head, 123)
+		}
+	})
+	b.Run("string", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = c.Key(head, "xl")
+		}
+	})
+}

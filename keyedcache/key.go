@@ -377,6 +377,14 @@ const upperHex = "0123456789ABCDEF"
 // Key("a", "b:", "c") and Key("a", "b", ":c") differ, and a key's parent
 // is a prefix of it at one place only. Every call starts a part.
 func appendText(b []byte, s string) []byte {
+	if isKeyText(s) { // text that needs nothing escaped, such as a built key
+		return append(b, s...)
+	}
+	return escapeText(b, s)
+}
+
+// escapeText is appendText's way through text that needs escaping.
+func escapeText(b []byte, s string) []byte {
 	start := true // at the start of a part
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -465,25 +473,33 @@ func isBuiltKey(prefix, s string) bool {
 	if s == "" || len(s) > backend.MaxKeyLen || len(s) < len(prefix) || s[:len(prefix)] != prefix {
 		return false
 	}
-	start := true // at the start of a part
+	return isKeyText(s) && (len(s) <= anchorMax || fitKey([]byte(s)) == s)
+}
+
+// isKeyText reports whether appendText would write s as it is (and s
+// holds no unkeyable marker): printable ASCII but '%', valid UTF-8, the
+// escapes and markers the builder writes, and colons only as "::" or
+// inside a part. A key Key built is such text, so passing it back as a
+// part costs one scan and a copy.
+func isKeyText(s string) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
-		if plainKeyByte[c] {
-			if c == ':' {
-				switch {
-				case i+1 < len(s) && s[i+1] == ':':
-					i += len(Sep)
-					start = true
-					continue
-				case start || i+1 == len(s):
-					return false // appendText escapes a lone ':' at the end of a part
-				}
-			}
+		if plainTextByte[c] { // the common case, one lookup a byte
 			i++
-			start = false
 			continue
 		}
 		switch {
+		case c == ':':
+			if i+1 < len(s) && s[i+1] == ':' {
+				i += len(Sep)
+				continue
+			}
+			// A lone ':' at the start of a part (after "::", which was
+			// taken as a separator) or at the end: appendText escapes it.
+			if i == 0 || s[i-1] == ':' || i+1 == len(s) {
+				return false
+			}
+			i++
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -496,21 +512,18 @@ func isBuiltKey(prefix, s string) bool {
 				return false
 			}
 			i += n
-		case needsEscape(c):
+		default: // a space or control character
 			return false
-		default:
-			i++
 		}
-		start = false
 	}
-	return len(s) <= anchorMax || fitKey([]byte(s)) == s
+	return true
 }
 
-// plainKeyByte marks the bytes that stand for themselves in key text:
-// printable ASCII but '%'.
-var plainKeyByte = func() (t [256]bool) {
+// plainTextByte marks the bytes that stand for themselves in key text
+// wherever they are: printable ASCII but '%' and ':'.
+var plainTextByte = func() (t [256]bool) {
 	for c := '!'; c < 0x7f; c++ {
-		t[c] = c != '%'
+		t[c] = c != '%' && c != ':'
 	}
 	return t
 }()
