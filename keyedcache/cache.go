@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +48,7 @@ type Cache struct {
 	pend    pending             // invalidations waiting for the backend (pending.go)
 
 	enabled atomic.Bool
+	closed  atomic.Bool
 	stats   *counters
 	log     *slog.Logger
 	lastLog atomic.Int64
@@ -125,6 +128,9 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 	if err != nil { // u.Query would drop the bad pair (a ";", say) silently
 		return nil, &backend.ConfigError{URL: backend.Redact(u), Reason: "bad query: " + err.Error()}
 	}
+	if err := checkRepeated(u, q); err != nil {
+		return nil, err
+	}
 	common := backend.Config{URL: u, Params: url.Values{}}
 	own := url.Values{}
 	known := slices.Clone(commonParams)
@@ -172,6 +178,22 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 		c.url = backend.Redact(u)
 	}
 	return c, nil
+}
+
+// checkRepeated refuses a parameter given more than once
+// (max_entries=1&max_entries=2): every scheme reads one value, and
+// silently taking the first or the last hides a mistake.
+func checkRepeated(u *url.URL, q url.Values) error {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if vals := q[name]; len(vals) > 1 {
+			if name == "password" || name == "sslpassword" {
+				vals = []string{"xxxxx"}
+			}
+			return &backend.ConfigError{URL: backend.Redact(u), Param: name, Value: strings.Join(vals, ", "),
+				Reason: fmt.Sprintf("given %d times; give it once", len(q[name]))}
+		}
+	}
+	return nil
 }
 
 func paramKnown(ps []backend.Param, name string) bool {
@@ -284,21 +306,43 @@ func (c *Cache) Codec() Codec { return c.codec }
 
 // Enable turns the cache on or off. While off, reads miss (returning the
 // key they would have used) and writes store nothing; deletes still
-// reach the backend, so nothing turns stale meanwhile. Turning it back on
-// shows what was stored before.
+// reach the backend, so nothing turns stale meanwhile — and so do writes
+// that delete (a TTL of zero or less, with Set, SetMany or Touch).
+// Turning it back on shows what was stored before.
 func (c *Cache) Enable(on bool) { c.enabled.Store(on) }
 
 // Enabled reports whether the cache is on.
 func (c *Cache) Enabled() bool { return c.enabled.Load() }
 
+// ErrClosed is matched by the error of every operation on a Cache after
+// its Close, and of every backend call after the backend's Close.
+var ErrClosed = backend.ErrClosed
+
 // Close closes the backend (and empties the process tier). Invalidations
 // still queued for a backend that could not be reached are dropped.
+// Every operation after it returns an error that matches ErrClosed:
+// reads a *NotCachedError caused by it, writes, deletes and the rest the
+// error itself. Closing twice does nothing.
 func (c *Cache) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
 	c.closePending()
 	if c.near != nil {
 		c.near.close()
 	}
 	return c.b.Close()
+}
+
+// closedErr returns ErrClosed after Close, else nil: what an operation
+// that finds the cache off returns. (An operation on a cache that is on
+// reaches the backend, which says it is closed, or checks closed itself
+// where a tier or by-reference value would answer without the backend.)
+func (c *Cache) closedErr() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Require checks that the backend answers, returning a

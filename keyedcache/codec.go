@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -76,7 +77,9 @@ func init() {
 	}
 	// Invalid UTF-8 in a string decodes as it was stored rather than
 	// failing: what was stored must come back.
-	cborDec, err = cbor.DecOptions{DefaultMapType: reflect.TypeFor[map[string]any](), UTF8: cbor.UTF8DecodeInvalid}.DecMode()
+	// It reads values nested as deep as checkEncodable lets them be
+	// written.
+	cborDec, err = cbor.DecOptions{DefaultMapType: reflect.TypeFor[map[string]any](), UTF8: cbor.UTF8DecodeInvalid, MaxNestedLevels: maxNesting + 1}.DecMode()
 	if err != nil {
 		panic(err)
 	}
@@ -106,30 +109,48 @@ func (gobCodec) Unmarshal(data []byte, v any) error {
 	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
 }
 
-// encodeValue returns the stored form of v.
-func encodeValue(c Codec, v any) ([]byte, error) {
+// encodeValue returns the stored form of v. An error wraps
+// ErrUnencodable: a value the codec refuses, or one the built-in codecs
+// would recurse through without end (see checkEncodable). A codec that
+// panics yields an error too.
+func encodeValue(c Codec, v any) (out []byte, err error) {
 	if n, ok := integerText(v); ok {
 		return n, nil
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %s cannot encode %T: %v", ErrUnencodable, c.Name(), v, r)
+		}
+	}()
+	tag := codecTag(c)
+	if tag != tagOther {
+		if err := checkEncodable(tag, v); err != nil {
+			return nil, fmt.Errorf("%w: %s cannot encode %T: %w", ErrUnencodable, c.Name(), v, err)
+		}
+	}
 	body, err := c.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("keyedcache: %s cannot encode %T: %w", c.Name(), v, err)
+		return nil, fmt.Errorf("%w: %s cannot encode %T: %w", ErrUnencodable, c.Name(), v, err)
 	}
-	out := make([]byte, 1+len(body))
-	out[0] = codecTag(c)
+	out = make([]byte, 1+len(body))
+	out[0] = tag
 	copy(out[1:], body)
 	return out, nil
 }
 
 func integerText(v any) ([]byte, bool) { return appendInteger(nil, v) }
 
-// errCorrupt reports stored bytes that cannot be decoded.
+// errCorrupt reports stored bytes that cannot be decoded: the entry is
+// deleted. Intact bytes that do not fit the type asked for are a
+// *TypeError instead, and stay.
 type errCorrupt struct{ reason string }
 
 func (e errCorrupt) Error() string { return "keyedcache: cannot decode cached value: " + e.reason }
 
 // decodeValue decodes a stored form into the value dst points to. It
-// never panics: a codec that panics on bad bytes yields an error.
+// never panics: a codec that panics on bad bytes yields an error. Bytes
+// the codec can read, but not into dst, are a *TypeError; bytes it
+// cannot read at all are errCorrupt.
 func decodeValue(c Codec, data []byte, dst any) (err error) {
 	if len(data) == 0 {
 		return errCorrupt{"empty"}
@@ -145,10 +166,105 @@ func decodeValue(c Codec, data []byte, dst any) (err error) {
 			err = errCorrupt{fmt.Sprint("codec panicked: ", r)}
 		}
 	}()
-	if err := c.Unmarshal(data[1:], dst); err != nil {
+	body := data[1:]
+	if err := c.Unmarshal(body, dst); err != nil {
+		if stored, intact := describeStored(c, body, err); intact {
+			return &TypeError{Stored: stored, Wanted: wantedType(dst), Err: err}
+		}
 		return errCorrupt{err.Error()}
 	}
 	return nil
+}
+
+// describeStored tells whether body, which c failed to decode with err,
+// is nonetheless intact (the failure is the destination's type), and
+// what it holds. A codec of the user's cannot be asked: its failures
+// count as corrupt bytes.
+func describeStored(c Codec, body []byte, err error) (stored string, intact bool) {
+	switch c.(type) {
+	case cborCodec:
+		if len(body) == 0 || cborDec.Wellformed(body) != nil {
+			return "", false
+		}
+		return cborKind(body[0]), true
+	case jsonCodec:
+		if !json.Valid(body) {
+			return "", false
+		}
+		return jsonKind(body), true
+	case gobCodec:
+		// A gob stream names its types; the decoder's complaint says
+		// when they do not match the destination.
+		msg := err.Error()
+		for _, s := range []string{"type mismatch", "local type", "remote type", "wrong type received"} {
+			if strings.Contains(msg, s) {
+				if _, remote, ok := strings.Cut(msg, "remote type "); ok {
+					return "a gob " + strings.TrimSpace(remote), true
+				}
+				return "a gob value of another type", true
+			}
+		}
+	}
+	return "", false
+}
+
+func cborKind(b byte) string {
+	switch b >> 5 {
+	case 0, 1:
+		return "a CBOR integer"
+	case 2:
+		return "a CBOR byte string"
+	case 3:
+		return "a CBOR text string"
+	case 4:
+		return "a CBOR array"
+	case 5:
+		return "a CBOR map"
+	case 6:
+		return "a CBOR tagged value"
+	}
+	switch b & 0x1f {
+	case 20, 21:
+		return "a CBOR boolean"
+	case 22, 23:
+		return "CBOR null"
+	case 25, 26, 27:
+		return "a CBOR float"
+	}
+	return "a CBOR simple value"
+}
+
+func jsonKind(body []byte) string {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return "a JSON object"
+		case '[':
+			return "a JSON array"
+		case '"':
+			return "a JSON string"
+		case 't', 'f':
+			return "a JSON boolean"
+		case 'n':
+			return "JSON null"
+		}
+		return "a JSON number"
+	}
+	return "JSON"
+}
+
+// wantedType names the type dst points to.
+func wantedType(dst any) string {
+	t := reflect.TypeOf(dst)
+	if t == nil {
+		return "nil"
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.String()
 }
 
 func decodeInteger(data []byte, dst any) error {
@@ -156,7 +272,7 @@ func decodeInteger(data []byte, dst any) error {
 	if p, ok := dst.(*int64); ok { // the common counter case, no reflection
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return errCorrupt{"not an integer"}
+			return integerError(s, dst)
 		}
 		*p = n
 		return nil
@@ -170,19 +286,22 @@ func decodeInteger(data []byte, dst any) error {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, err := strconv.ParseInt(s, 10, e.Type().Bits())
 		if err != nil {
-			return errCorrupt{"integer " + s + " does not fit " + e.Type().String()}
+			return integerError(s, dst)
 		}
 		e.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		n, err := strconv.ParseUint(s, 10, e.Type().Bits())
 		if err != nil {
-			return errCorrupt{"integer " + s + " does not fit " + e.Type().String()}
+			return integerError(s, dst)
 		}
 		e.SetUint(n)
 	case reflect.Float32, reflect.Float64:
-		n, err := strconv.ParseFloat(s, 64)
+		if !isDecimal(s) {
+			return errCorrupt{"not an integer"}
+		}
+		n, err := strconv.ParseFloat(s, e.Type().Bits())
 		if err != nil {
-			return errCorrupt{"not a number"}
+			return integerError(s, dst)
 		}
 		e.SetFloat(n)
 	case reflect.Interface:
@@ -190,17 +309,45 @@ func decodeInteger(data []byte, dst any) error {
 		if err != nil {
 			u, uerr := strconv.ParseUint(s, 10, 64)
 			if uerr != nil {
-				return errCorrupt{"not an integer"}
+				return integerError(s, dst)
+			}
+			if !reflect.TypeFor[uint64]().AssignableTo(e.Type()) {
+				return integerError(s, dst)
 			}
 			e.Set(reflect.ValueOf(u))
 			return nil
 		}
 		if !reflect.TypeFor[int64]().AssignableTo(e.Type()) {
-			return errCorrupt{"an integer is not a " + e.Type().String()}
+			return integerError(s, dst)
 		}
 		e.Set(reflect.ValueOf(n))
 	default:
-		return errCorrupt{"an integer is not a " + e.Type().String()}
+		return integerError(s, dst)
 	}
 	return nil
+}
+
+// integerError is the error of reading the stored integer text s into
+// dst: a *TypeError when s is a decimal integer (too large for dst, or
+// dst no number), errCorrupt when it is not one at all.
+func integerError(s string, dst any) error {
+	if !isDecimal(s) {
+		return errCorrupt{"not an integer"}
+	}
+	return &TypeError{Stored: "the integer " + clipText(s, 24), Wanted: wantedType(dst)}
+}
+
+// isDecimal reports whether s is a decimal integer as encodeValue
+// writes one: an optional '-' and digits.
+func isDecimal(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

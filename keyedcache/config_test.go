@@ -32,6 +32,11 @@ func TestOpenErrorsNameTheCulprit(t *testing.T) {
 		{"memory://?password=s3cret", []string{"parameter password", "unknown parameter", "password=xxxxx"}},
 		{"memory://?sslpassword=s3cret&x=1", []string{"parameter", "sslpassword=xxxxx"}},
 		{"memory://?max_entries=5;timeout=9", []string{"bad query", "semicolon"}},
+		{"memory://?max_entries=1&max_entries=2", []string{`parameter max_entries="1, 2"`, "given 2 times"}},
+		{"memory://?timeout=5&key_prefix=a&timeout=5", []string{"parameter timeout", "given 2 times"}},
+		{"dummy://?timeout=1&timeout=2&timeout=3", []string{"parameter timeout", "given 3 times"}},
+		{"file:///tmp/keyedcache-never?max_entries=1&max_entries=1", []string{"parameter max_entries", "given 2 times"}},
+		{"memory://?password=s3cret&password=s3cret2", []string{"parameter password", "given 2 times"}},
 	}
 	for _, c := range cases {
 		_, err := keyedcache.Open(c.url)

@@ -27,9 +27,12 @@
 //   - A string is key text: "::" inside it separates parts, so
 //     Key("product::123") == Key("product", 123). Spaces, control
 //     characters, '%' and invalid UTF-8 bytes are percent-escaped with
-//     uppercase hex ("a b" → "a%20b", so "a b" and "a.b" differ); an
-//     escape or marker the builder itself wrote is kept, so every key this
-//     package built is a fixed point of Key. Valid UTF-8 is kept as is.
+//     uppercase hex ("a b" → "a%20b", so "a b" and "a.b" differ); so is a
+//     lone ':' at either end of a part ("b:" → "b%3A"), so that "::"
+//     separates parts at one place only and Key("a", "b:", "c") differs
+//     from Key("a", "b", ":c"). An escape or marker the builder itself
+//     wrote is kept, so every key this package built is a fixed point of
+//     Key. Valid UTF-8 is kept as is.
 //   - Integers in decimal; floats in the shortest form that round-trips
 //     (1.5, 100, 1e-06); bools as true and false; time.Time in UTC,
 //     RFC 3339 with nanoseconds; time.Duration as its String; []byte as
@@ -42,13 +45,33 @@
 //     Key("a", 1). Any other value — a struct, a map, a nested slice — is
 //     keyed "%h" and 32 hex digits of SHA-256 over a canonical encoding
 //     (type name, fields in order, map entries sorted), the same in every
-//     process and every run.
+//     process and every run. A value that refers to itself is encoded
+//     with a back-reference and keyed like any other. One nested more
+//     than 512 deep, or sharing subvalues so often that it would take
+//     more than 16,384 repeated values to write out, has no key: Key
+//     returns the prefix and "%unkeyable", under which nothing is stored
+//     (writes return ErrUnkeyable, reads miss).
 //   - KV pairs are sorted by name and appended as name::value.
 //   - Absent, empty and nil are three keys: "a", "a::" and "a::%nil". A
 //     key with nothing in it at all is "%empty".
-//   - A key longer than 250 bytes (memcached's limit, the tightest) keeps
-//     a readable head and ends in "%h" and a hash of the whole, so no
-//     backend ever receives a key it would reject.
+//   - Keys are at most 250 bytes (memcached's limit, the tightest), so
+//     no backend ever receives a key it would reject, and a long key is
+//     shortened so that its children stay under it (delete-with-children
+//     deletes by prefix). A key of at most 214 bytes is kept as it is.
+//     Beyond, parts are kept from the left while the key stays within
+//     214 bytes; the part that would pass it is cut to a head of at most
+//     32 bytes followed by "%h" and 32 hex digits of a hash of the key so
+//     far and the whole part, which keeps the key within 214 bytes, so its
+//     children have room for parts of their own: a child's key starts
+//     with its parent's key and "::". Each such part takes at most 68
+//     bytes, so any three long parts (with short ones between) keep this
+//     exact. Past that depth — the key so far longer than 178 bytes —
+//     the rest becomes one tail part ("%t" and a hash chained over the
+//     parts), up to 250 bytes; such a key has no room for children of its
+//     own, so its children sit beside it under its parent, and
+//     DeleteChildren on it deletes the parent's whole subtree: more than
+//     asked, never less. Key(Key(long), "x") == Key(long, "x") at any
+//     length.
 //
 // # Time to live
 //
@@ -64,9 +87,26 @@
 // *NotCachedError wraps the cause), writes are dropped, and the error is
 // counted in Stats and logged through log/slog once per burst. A stored
 // value that cannot be decoded is a miss too: it is deleted and counted,
-// never a panic. Bad configuration is the exception: an unknown scheme,
-// parameter or value is an error at Open that names it and lists what is
-// valid.
+// never a panic. A value that decodes, but not as the type asked for
+// (Get[int] on a stored string), is a miss caused by a *TypeError that
+// names both; it is counted, and the entry stays for the readers of its
+// type. Bad configuration is the exception: an unknown scheme, parameter
+// or value is an error at Open that names it and lists what is valid.
+// After Close every operation returns an error matching ErrClosed.
+//
+// # Values
+//
+// A value is encoded by the alias's codec (cbor, json or gob) and read
+// back as a copy. A value the codec cannot encode is an error of the
+// write that matches ErrUnencodable: a channel or a function, a nil
+// pointer under gob, and, for the built-in codecs, a value that refers to
+// itself (n.Next = &n: the codecs would recurse without end), one nested
+// more than 1,000 levels deep, or one sharing subvalues so often that
+// writing it out would take more than 4,194,304 values. Such values are
+// found by a look at the value before the codec runs, in time
+// proportional to it; fields the codec skips (tagged "-") are not
+// looked at, so a tree whose parent pointers are tagged json:"-" is
+// encoded as usual under cbor and json (gob ignores tags).
 //
 // A wrong answer is worse than none, so an invalidation is never lost to
 // a failure. A Delete, DeleteChildren, DeleteMany or Clear that cannot

@@ -15,7 +15,8 @@ import (
 // that they see other processes' writes at once, and are not counted as
 // hits or misses: the caller keeps figures of its own. Writes update the
 // tiers as Set does. While the cache is disabled they find nothing and
-// store nothing.
+// store nothing (a TTL of zero or less still deletes); after Close they
+// return an error matching ErrClosed.
 //
 // While a queued invalidation covers a key (see Delete), every method
 // here returns an error matching ErrInvalidationPending for it and
@@ -40,7 +41,7 @@ func (c *Cache) Decode(data []byte, dst any) error {
 func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bool, err error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return nil, false, nil
+		return nil, false, c.closedErr()
 	}
 	if err := c.admit(ctx, key); err != nil {
 		return nil, false, err
@@ -66,13 +67,13 @@ func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bo
 // entry, as for Set.
 func (c *Cache) SetBytes(ctx context.Context, key string, data []byte, opts ...SetOption) error {
 	key = c.keyFor(key)
-	if !c.enabled.Load() {
-		return nil
-	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
 		_, err := c.Delete(ctx, key)
 		return err
+	}
+	if !c.enabled.Load() {
+		return c.closedErr()
 	}
 	if err := c.storeBytes(ctx, key, data, ttl); err != nil {
 		return err
@@ -86,7 +87,7 @@ func (c *Cache) SetBytes(ctx context.Context, key string, data []byte, opts ...S
 func (c *Cache) AddBytes(ctx context.Context, key string, data []byte, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return false, nil
+		return false, c.closedErr()
 	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
@@ -112,7 +113,7 @@ func (c *Cache) AddBytes(ctx context.Context, key string, data []byte, opts ...S
 func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return false, nil
+		return false, c.closedErr()
 	}
 	if err := c.admit(ctx, key); err != nil {
 		c.tiersForget(ctx, false, key)

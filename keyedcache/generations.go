@@ -26,7 +26,7 @@ const genMarker = "%g"
 
 // tokenKey is where the token of a prefix is stored.
 func tokenKey(prefix string) string {
-	return fitKey([]byte("%gen" + Sep + prefix))
+	return fitFlat([]byte("%gen" + Sep + prefix))
 }
 
 // ancestors returns key's prefixes at "::" boundaries and key itself.
@@ -86,7 +86,7 @@ func (c *Cache) physical(ctx context.Context, key string, create bool) (string, 
 		h.Write([]byte{0})
 	}
 	sum := h.Sum(nil)
-	return fitKey([]byte(key + genMarker + hex.EncodeToString(sum[:8]))), nil
+	return fitFlat([]byte(key + genMarker + hex.EncodeToString(sum[:8]))), nil
 }
 
 var errTokenLost = errors.New("keyedcache: a generation token vanished while being read")

@@ -1,6 +1,7 @@
 package keyedcache
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -40,10 +42,12 @@ type Identifier interface {
 // never comes from escaping (escapes use uppercase hex), so no string is
 // escaped into one of these.
 const (
-	nilMarker   = "%nil"   // a nil part
-	emptyMarker = "%empty" // a key with nothing in it
-	hashMarker  = "%h"     // followed by hashHexLen hex digits
-	hashHexLen  = 32
+	nilMarker       = "%nil"       // a nil part
+	emptyMarker     = "%empty"     // a key with nothing in it
+	unkeyableMarker = "%unkeyable" // a part too large or deep to key; see Key
+	hashMarker      = "%h"         // followed by hashHexLen hex digits
+	tailMarker      = "%t"         // likewise; see fitKey
+	hashHexLen      = 32
 )
 
 // maxDepth bounds recursion through Identifier values and nested
@@ -53,8 +57,21 @@ const maxDepth = 32
 // Key builds the key for parts under this cache's prefix and version; see
 // the package documentation for the rules. It never panics, and the key
 // it returns is accepted by every backend.
+//
+// A part Key cannot encode within its limits — one nested more than 512
+// levels deep, or one that shares subvalues so often that writing it out
+// would take more than 16,384 repeated values — has no key: Key then
+// returns the alias's prefix followed by "%unkeyable", under which
+// nothing is ever stored (writes to it return ErrUnkeyable; reads miss).
+// A value that refers to itself is not such a part: it gets a key.
 func (c *Cache) Key(parts ...any) string {
 	return buildKey(c.prefix, parts)
+}
+
+// unkeyable reports whether key is the key Key returns for a part it
+// cannot encode (see Key).
+func (c *Cache) unkeyable(key string) bool {
+	return len(key) == len(c.prefix)+len(unkeyableMarker) && strings.HasSuffix(key, unkeyableMarker)
 }
 
 // keyFor builds the key for a key string given to a write (a built key,
@@ -71,6 +88,7 @@ func buildKey(prefix string, parts []any) string {
 // head lets typed callers pass a first string part without boxing it
 // into an interface, which would cost an allocation on every read.
 func buildKeyHead(prefix, head string, hasHead bool, parts []any) string {
+	ownPrefix := prefix
 	if hasHead && len(parts) == 0 && isBuiltKey(prefix, head) {
 		return head // a built key passed back: unchanged, no allocation
 	}
@@ -125,8 +143,13 @@ func buildKeyHead(prefix, head string, hasHead bool, parts []any) string {
 	if len(b) == 0 {
 		return emptyMarker
 	}
+	if bytes.Contains(b, unkeyable) {
+		return ownPrefix + unkeyableMarker
+	}
 	return fitKey(b)
 }
+
+var unkeyable = []byte(unkeyableMarker)
 
 // flattenLone makes a lone slice stand for its elements.
 func flattenLone(parts []any) []any {
@@ -251,7 +274,7 @@ func partText(p any, depth int) []byte {
 		return b
 	}
 	if depth > maxDepth { // an identity that never ends: key the value itself
-		return appendHash(nil, canonicalHash(reflect.ValueOf(p)))
+		return hashText(reflect.ValueOf(p))
 	}
 	switch v := p.(type) {
 	case KV: // nested in another KV
@@ -300,7 +323,17 @@ func partText(p any, depth int) []byte {
 		}
 		return partText(rv.Elem().Interface(), depth+1)
 	}
-	return appendHash(nil, canonicalHash(rv))
+	return hashText(rv)
+}
+
+// hashText is the key text of a composite value: a hash of its canonical
+// encoding, or the unkeyable marker.
+func hashText(rv reflect.Value) []byte {
+	sum, ok := canonicalHash(rv)
+	if !ok {
+		return []byte(unkeyableMarker)
+	}
+	return appendHash(nil, sum)
 }
 
 func isNilPointer(p any) bool {
@@ -338,8 +371,21 @@ const upperHex = "0123456789ABCDEF"
 
 // appendText appends a string as key text: "::" in it separates parts,
 // and an escape or marker the builder itself writes keeps its meaning;
-// everything else a backend could reject is percent-escaped.
+// everything else a backend could reject is percent-escaped. So is a
+// lone ':' at either end of a part ("a:" → "a%3A"): a key then never holds
+// ":::", and "::" always separates parts where it first appears, so
+// Key("a", "b:", "c") and Key("a", "b", ":c") differ, and a key's parent
+// is a prefix of it at one place only. Every call starts a part.
 func appendText(b []byte, s string) []byte {
+	if isKeyText(s) { // text that needs nothing escaped, such as a built key
+		return append(b, s...)
+	}
+	return escapeText(b, s)
+}
+
+// escapeText is appendText's way through text that needs escaping.
+func escapeText(b []byte, s string) []byte {
+	start := true // at the start of a part
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
@@ -350,21 +396,30 @@ func appendText(b []byte, s string) []byte {
 				b = append(b, s[i:i+size]...)
 			}
 			i += size
+			start = false
 			continue
 		}
-		if c == '%' {
-			if n := builtEscapeLen(s[i:]); n > 0 {
-				b = append(b, s[i:i+n]...)
-				i += n
-				continue
-			}
-		}
-		if needsEscape(c) {
+		switch {
+		case c == ':' && i+1 < len(s) && s[i+1] == ':':
+			b = append(b, Sep...)
+			i += len(Sep)
+			start = true
+			continue
+		case c == ':' && (start || i+1 == len(s)):
+			b = append(b, "%3A"...)
+		case c == '%' && builtEscapeLen(s[i:]) > 0:
+			n := builtEscapeLen(s[i:])
+			b = append(b, s[i:i+n]...)
+			i += n
+			start = false
+			continue
+		case needsEscape(c):
 			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
-		} else {
+		default:
 			b = append(b, c)
 		}
 		i++
+		start = false
 	}
 	return b
 }
@@ -376,38 +431,75 @@ func builtEscapeLen(s string) int {
 		return 3
 	}
 	switch {
-	case len(s) >= len(nilMarker) && s[:len(nilMarker)] == nilMarker:
+	case strings.HasPrefix(s, nilMarker):
 		return len(nilMarker)
-	case len(s) >= len(emptyMarker) && s[:len(emptyMarker)] == emptyMarker:
+	case strings.HasPrefix(s, emptyMarker):
 		return len(emptyMarker)
-	case len(s) >= len(hashMarker)+hashHexLen && s[:len(hashMarker)] == hashMarker:
-		for i := len(hashMarker); i < len(hashMarker)+hashHexLen; i++ {
-			if !isLowerHex(s[i]) {
-				return 0
-			}
+	case strings.HasPrefix(s, unkeyableMarker):
+		return len(unkeyableMarker)
+	case strings.HasPrefix(s, hashMarker), strings.HasPrefix(s, tailMarker):
+		if isHashTail(s[:min(len(s), hashTailLen)]) {
+			return hashTailLen
 		}
-		return len(hashMarker) + hashHexLen
 	}
 	return 0
+}
+
+// hashTailLen is the length of a hash marker and its digits.
+const hashTailLen = len(hashMarker) + hashHexLen
+
+// isHashTail reports whether s is exactly a hash or tail marker and its
+// lowercase hex digits.
+func isHashTail(s string) bool {
+	if len(s) != hashTailLen || s[0] != '%' || s[1] != hashMarker[1] && s[1] != tailMarker[1] {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if !isLowerHex(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
 func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 
 // isBuiltKey reports whether s is already a finished key of a cache with
-// this prefix: valid key text that starts with the prefix and fits every
-// backend. Such a string passes through Key unchanged.
+// this prefix: valid key text that starts with the prefix, holds no
+// marker of an unkeyable part, and is its own fitted form (see fitKey).
+// Such a string passes through Key unchanged.
 func isBuiltKey(prefix, s string) bool {
 	if s == "" || len(s) > backend.MaxKeyLen || len(s) < len(prefix) || s[:len(prefix)] != prefix {
 		return false
 	}
+	return isKeyText(s) && (len(s) <= anchorMax || fitKey([]byte(s)) == s)
+}
+
+// isKeyText reports whether appendText would write s as it is (and s
+// holds no unkeyable marker): printable ASCII but '%', valid UTF-8, the
+// escapes and markers the builder writes, and colons only as "::" or
+// inside a part. A key Key built is such text, so passing it back as a
+// part costs one scan and a copy.
+func isKeyText(s string) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
-		if plainKeyByte[c] {
+		if plainTextByte[c] { // the common case, one lookup a byte
 			i++
 			continue
 		}
 		switch {
+		case c == ':':
+			if i+1 < len(s) && s[i+1] == ':' {
+				i += len(Sep)
+				continue
+			}
+			// A lone ':' at the start of a part (after "::", which was
+			// taken as a separator) or at the end: appendText escapes it.
+			if i == 0 || s[i-1] == ':' || i+1 == len(s) {
+				return false
+			}
+			i++
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -416,50 +508,22 @@ func isBuiltKey(prefix, s string) bool {
 			i += size
 		case c == '%':
 			n := builtEscapeLen(s[i:])
-			if n == 0 {
+			if n == 0 || s[i:i+n] == unkeyableMarker {
 				return false
 			}
 			i += n
-		case needsEscape(c):
+		default: // a space or control character
 			return false
-		default:
-			i++
 		}
 	}
 	return true
 }
 
-// plainKeyByte marks the bytes that stand for themselves in key text:
-// printable ASCII but '%'.
-var plainKeyByte = func() (t [256]bool) {
+// plainTextByte marks the bytes that stand for themselves in key text
+// wherever they are: printable ASCII but '%' and ':'.
+var plainTextByte = func() (t [256]bool) {
 	for c := '!'; c < 0x7f; c++ {
-		t[c] = c != '%'
+		t[c] = c != '%' && c != ':'
 	}
 	return t
 }()
-
-// fitKey returns b as a key no backend rejects: unchanged when it is
-// short enough, otherwise a readable head followed by a hash of the
-// whole.
-func fitKey(b []byte) string {
-	if len(b) <= backend.MaxKeyLen {
-		return string(b)
-	}
-	sum := sha256.Sum256(b)
-	head := backend.MaxKeyLen - len(hashMarker) - hashHexLen
-	// Do not cut through a UTF-8 sequence or an escape.
-	for head > 0 && !utf8.RuneStart(b[head]) {
-		head--
-	}
-	for i := max(head-len(hashMarker)-hashHexLen, 0); i < head; i++ {
-		if b[i] == '%' {
-			if n := builtEscapeLen(string(b[i:])); n > 0 && i+n > head {
-				head = i
-				break
-			}
-		}
-	}
-	out := make([]byte, 0, backend.MaxKeyLen)
-	out = append(out, b[:head]...)
-	return string(appendHash(out, sum))
-}

@@ -3,6 +3,7 @@ package keyedcache_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,19 @@ var keyVectors = []struct {
 	{"pointer to int", "", []any{ptr(5)}, "5"},
 	{"struct hashed", "", []any{"p", point{1, 2}}, "p::%h" + hashOf(point{1, 2})},
 	{"version", "site1&version=2", []any{"k"}, "site1::v2::k"},
+	{"lone colon inside kept", "", []any{"a:b", "10:30"}, "a:b::10:30"},
+	{"lone colon ending a part escaped", "", []any{"a", "b:"}, "a::b%3A"},
+	{"lone colon starting a part escaped", "", []any{"a", ":b"}, "a::%3Ab"},
+	{"three colons: a separator, then an escaped colon", "", []any{"a:::b"}, "a::%3Ab"},
+	{"four colons: an empty part", "", []any{"a::::b"}, "a::::b"},
+	{"leading separator: an empty first part", "", []any{"::1"}, "::1"},
+	{"text naming the unkeyable marker", "site1", []any{"a", "%unkeyable"}, "site1::%unkeyable"},
+	{"214 bytes kept", "", []any{strings.Repeat("k", 214)}, strings.Repeat("k", 214)},
+	{"long part cut to a head and a hash", "", []any{strings.Repeat("x", 215)}, strings.Repeat("x", 32) + "%h9353aeb0fd593ec7daaebfdd8d51a8f0"},
+	{"long part after a short one", "", []any{strings.Repeat("a", 100), strings.Repeat("y", 300)}, strings.Repeat("a", 100) + "::" + strings.Repeat("y", 32) + "%hd410c498a8d489d5ca6ab343a6202d2e"},
+	{"a head is cut between characters", "", []any{"é", strings.Repeat("é", 200)}, "é::" + strings.Repeat("é", 16) + "%h4ed3c76db23db59fc491f2de38f02777"},
+	{"no room left: a tail part", "", []any{strings.Repeat("a", 190), strings.Repeat("b", 30)}, strings.Repeat("a", 190) + "::" + strings.Repeat("b", 24) + "%tb06662792912d3bb079562645563ccd3"},
+	{"a tail goes on over the parts after it", "", []any{strings.Repeat("a", 190), strings.Repeat("b", 30), "c"}, strings.Repeat("a", 190) + "::" + strings.Repeat("b", 24) + "%t1e8d244119a0a12b2c0fbf54d4adb2f0"},
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -232,6 +246,118 @@ func TestKeyOfCyclicValues(t *testing.T) {
 		}
 		if k2 := c.Key("cyclic", p); k2 != k {
 			t.Errorf("Key(%T) is not stable: %q then %q", p, k, k2)
+		}
+	}
+}
+
+// TestColonsAtPartEnds: a colon at either end of a part is escaped, so
+// "::" separates parts at one place only, and parts that differ only in
+// where a colon sits give different keys.
+func TestColonsAtPartEnds(t *testing.T) {
+	c := open(t, "memory://")
+	if a, b := c.Key("a", "b:", "c"), c.Key("a", "b", ":c"); a == b {
+		t.Errorf(`Key("a", "b:", "c") == Key("a", "b", ":c") == %q`, a)
+	}
+	for _, s := range []string{"a:", ":a", "a:::b", "a::::b:", "::", ":::", "a:b"} {
+		k := c.Key(s)
+		if bad := oddColons(k); bad != "" {
+			t.Errorf("Key(%q) = %q: %s", s, k, bad)
+		}
+		if again := c.Key(k); again != k {
+			t.Errorf("Key(Key(%q)) = %q, want %q unchanged", s, again, k)
+		}
+	}
+}
+
+// oddColons says what is wrong with the colons of a key, if anything:
+// every run of them must be "::" separators (an even run) or a lone ':'
+// inside a part.
+func oddColons(k string) string {
+	for i := 0; i < len(k); {
+		if k[i] != ':' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(k) && k[j] == ':' {
+			j++
+		}
+		switch n := j - i; {
+		case n == 1 && (i == 0 || j == len(k)):
+			return "a lone ':' at an end"
+		case n > 1 && n%2 == 1:
+			return fmt.Sprintf("a run of %d colons", n)
+		}
+		i = j
+	}
+	return ""
+}
+
+// keyFamily returns parents of many shapes and lengths (200 to 2,000
+// bytes before shortening) for the long-key tests.
+func keyFamily() map[string][]any {
+	fam := map[string][]any{}
+	for _, n := range []int{150, 176, 177, 178, 179, 180, 200, 205, 206, 207, 208, 209, 210, 214, 215, 216, 217, 250, 251, 400, 1000, 2000} {
+		fam[fmt.Sprintf("one part of %d", n)] = []any{strings.Repeat("p", n)}
+		fam[fmt.Sprintf("short part, then one of %d", n)] = []any{"product", n, strings.Repeat("q", n)}
+		fam[fmt.Sprintf("escaped part of %d", n)] = []any{"s", strings.Repeat(" é%", n/5) + strings.Repeat("z", n%5)}
+	}
+	for n := 2; n <= 12; n++ {
+		var parts []any
+		for i := range n {
+			parts = append(parts, strings.Repeat(string(rune('a'+i)), 90+i))
+		}
+		fam[fmt.Sprintf("%d parts of about 90", n)] = parts
+		fam[fmt.Sprintf("%d parts of about 90, short ones between", n)] = append(slices.Clone(parts), "x", 7, "y")
+	}
+	return fam
+}
+
+// TestLongKeyFamily: at any length, a key fits every backend, passes
+// through Key unchanged, is the same built from a built key and more
+// parts as from the original parts, and keeps its children under it: a
+// child's key starts with its parent's key and "::" when the parent's
+// key is at most 214 bytes (and so has room for a child's own part),
+// otherwise with the parent's parent's key and "::", which
+// DeleteChildren then deletes.
+func TestLongKeyFamily(t *testing.T) {
+	c := open(t, "memory://?key_prefix=site")
+	seen := map[string]string{}
+	for name, parent := range keyFamily() {
+		with := func(more ...any) []any { return append(slices.Clone(parent), more...) }
+		pk := c.Key(parent...)
+		kids := map[string][]any{
+			"child":           with("c"),
+			"long child":      with(strings.Repeat("c", 400)),
+			"grandchild":      with("c", "g"),
+			"long grandchild": with(strings.Repeat("c", 400), strings.Repeat("g", 400)),
+			"deep":            with("1", strings.Repeat("2", 300), "3", strings.Repeat("4", 300), "5", strings.Repeat("6", 300)),
+		}
+		root := pk
+		if len(pk) > 214 {
+			root = pk[:strings.LastIndex(pk, "::")]
+			if !strings.HasPrefix(pk, root+"::") || len(root) > 214 {
+				t.Errorf("%s: the parent's parent %q (%d bytes) is no place for children", name, root, len(root))
+			}
+		}
+		for kid, parts := range kids {
+			k := c.Key(parts...)
+			if why := acceptable(k); why != "" {
+				t.Fatalf("%s, %s: key %q: %s", name, kid, k, why)
+			}
+			if again := c.Key(k); again != k {
+				t.Errorf("%s, %s: Key(%q) = %q, want it unchanged", name, kid, k, again)
+			}
+			if !strings.HasPrefix(k, root+"::") {
+				t.Errorf("%s, %s: key %q does not start with %q and \"::\"", name, kid, k, root)
+			}
+			if from := c.Key(append([]any{pk}, parts[len(parent):]...)...); from != k {
+				t.Errorf("%s, %s: built from the parent's key it is %q, from the parts %q", name, kid, from, k)
+			}
+			if prev, dup := seen[k]; dup {
+				t.Errorf("%s, %s and %s share the key %q", name, kid, prev, k)
+			}
+			seen[k] = name + ", " + kid
 		}
 	}
 }

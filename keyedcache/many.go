@@ -2,6 +2,10 @@ package keyedcache
 
 import (
 	"context"
+	"errors"
+	"slices"
+
+	"keyedcache.dev/keyedcache/backend"
 )
 
 // getManyRaw reads the stored forms of keys (already built) in one round
@@ -50,52 +54,80 @@ func (c *Cache) backendGetMany(ctx context.Context, keys []string) (map[string][
 }
 
 // SetMany stores every item (keys as for Set) with one TTL, in one round
-// trip where the backend allows. Like Set, it returns an error only for a
-// value that cannot be encoded; a key that a queued invalidation covers
-// is not written, and the keys a failed write may have left holding
-// their old values are queued as deletes, as for Set.
+// trip where the backend allows. While the cache is disabled it stores
+// nothing, but a TTL of zero or less still deletes. A key that a queued
+// invalidation covers is not written, and the keys a failed write may
+// have left holding their old values are queued as deletes, as for Set.
+//
+// Its error is informational, as a cache write's failure is: a caller
+// that serves its requests whatever the cache does may ignore it. It is
+// nil when every item was stored — and when the backend could not be
+// reached, which is counted, logged and queued as for Set, since a cache
+// that is down is no reason to fail. It is a *NotStoredError listing the
+// keys not stored when items could not be stored for what they are: a
+// value that cannot be encoded (ErrUnencodable), an unkeyable key
+// (ErrUnkeyable), a value the backend refused (backend.ErrTooLarge). The
+// other items are stored. After Close it is ErrClosed.
 func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOption) error {
-	if !c.enabled.Load() {
-		return nil
-	}
 	ttl, live := c.backendTTL(opts)
-	enc := make(map[string][]byte, len(items))
-	for k, v := range items {
-		data, err := encodeValue(c.codec, v)
-		if err != nil {
-			return err
-		}
-		enc[c.keyFor(k)] = data
-	}
 	if !live {
-		keys := make([]string, 0, len(enc))
-		for k := range enc {
+		keys := make([]string, 0, len(items))
+		for k := range items {
 			keys = append(keys, k)
 		}
 		_, err := c.DeleteMany(ctx, keys...)
 		return err
 	}
-	if !c.pend.idle() {
-		if c.admitMany(ctx, enc); len(enc) == 0 {
-			return nil
-		}
+	if !c.enabled.Load() {
+		return c.closedErr()
 	}
-	s := c.stats.shard()
-	s.sets.Add(uint64(len(enc)))
+	var refused map[string]error // built key → why it was not stored
+	refuse := func(key string, err error) {
+		if refused == nil {
+			refused = map[string]error{}
+		}
+		refused[key] = err
+	}
+	enc := make(map[string][]byte, len(items))
+	for k, v := range items {
+		key := c.keyFor(k)
+		if c.unkeyable(key) {
+			refuse(key, ErrUnkeyable)
+			continue
+		}
+		data, err := encodeValue(c.codec, v)
+		if err != nil {
+			refuse(key, err)
+			continue
+		}
+		enc[key] = data
+	}
+	if !c.pend.idle() {
+		c.admitMany(ctx, enc)
+	}
 	var err error
 	var unsure []string // keys that may hold their old values after a failure
-	if c.multi != nil && !c.gens {
-		if err = c.multi.SetMany(ctx, enc, ttl); err != nil {
+	if c.multi != nil && !c.gens && len(enc) > 0 {
+		if err = c.multi.SetMany(ctx, enc, ttl); err != nil && !errors.Is(err, backend.ErrTooLarge) {
 			for k := range enc {
 				unsure = append(unsure, k)
 			}
 		}
-	} else {
+	}
+	if c.multi == nil || c.gens || errors.Is(err, backend.ErrTooLarge) {
+		// One by one; after a refusal in one round trip, to learn which
+		// items the backend refused.
+		err = nil
 		written := make(map[string]bool, len(enc))
 		for k, data := range enc {
 			var pk string
 			if pk, err = c.physical(ctx, k, true); err == nil {
 				err = c.b.Set(ctx, pk, data, ttl)
+			}
+			if errors.Is(err, backend.ErrTooLarge) {
+				refuse(k, err)
+				err = nil
+				continue
 			}
 			if err != nil {
 				break
@@ -104,18 +136,41 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 		}
 		if err != nil {
 			for k := range enc {
-				if !written[k] {
+				if !written[k] && refused[k] == nil {
 					unsure = append(unsure, k)
 				}
 			}
 		}
 	}
+	if errors.Is(err, ErrClosed) {
+		return err
+	}
 	if err != nil {
 		c.fail("set_many", "", err)
 		c.failedWrite(err, unsure...)
 	}
+	for k, why := range refused {
+		if _, ok := enc[k]; ok { // encoded, then refused by the backend
+			c.fail("set_many", k, why)
+			c.failedWrite(why, k) // the backend may still hold the old value
+			delete(enc, k)
+			c.tiersForget(ctx, false, k)
+		}
+	}
+	c.stats.shard().sets.Add(uint64(len(enc)))
 	c.tiersWroteMany(ctx, enc, ttl, err == nil)
-	return nil
+	if refused == nil {
+		return nil
+	}
+	ns := &NotStoredError{Causes: map[string]error{}}
+	for k := range items {
+		if why, ok := refused[c.keyFor(k)]; ok {
+			ns.Keys = append(ns.Keys, k)
+			ns.Causes[k] = why
+		}
+	}
+	slices.Sort(ns.Keys)
+	return ns
 }
 
 // admitMany removes from enc, and from the tiers, the keys that a queued
@@ -140,6 +195,9 @@ func (c *Cache) admitMany(ctx context.Context, enc map[string][]byte) {
 // replayed as Delete describes; the error then matches
 // ErrInvalidationPending.
 func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
+	if err := c.closedErr(); err != nil {
+		return 0, err
+	}
 	built := make([]string, len(keys))
 	for i, k := range keys {
 		built[i] = c.keyFor(k)

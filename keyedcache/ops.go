@@ -3,6 +3,7 @@ package keyedcache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -59,7 +60,7 @@ func (c *Cache) Get(ctx context.Context, dst any, parts ...any) error {
 // parts, without decoding it.
 func (c *Cache) IsCached(ctx context.Context, parts ...any) bool {
 	key := c.Key(parts...)
-	if !c.enabled.Load() || c.admit(ctx, key) != nil {
+	if !c.enabled.Load() || c.closed.Load() || c.admit(ctx, key) != nil {
 		return false
 	}
 	if c.objects != nil {
@@ -91,7 +92,16 @@ func (c *Cache) get(ctx context.Context, key string, dst any) error {
 	s := c.stats.shard()
 	if !c.enabled.Load() {
 		s.misses.Add(1)
-		return &NotCachedError{Key: key}
+		return &NotCachedError{Key: key, Err: c.closedErr()}
+	}
+	if c.unkeyable(key) {
+		s.misses.Add(1)
+		return &NotCachedError{Key: key, Err: ErrUnkeyable}
+	}
+	if c.closed.Load() { // the tiers and by-reference values would still answer
+		s.misses.Add(1)
+		s.errors.Add(1)
+		return &NotCachedError{Key: key, Err: ErrClosed}
 	}
 	if err := c.admit(ctx, key); err != nil { // a queued invalidation covers key: no tier, no backend
 		s.misses.Add(1)
@@ -158,7 +168,9 @@ func (c *Cache) decode(ctx context.Context, key, pk string, data []byte, dst any
 }
 
 // corrupt handles a stored value that cannot be decoded: a miss, the
-// entry deleted, the error counted.
+// error counted, and the entry deleted — unless the bytes are intact and
+// only the type asked for does not fit them (a *TypeError): that entry
+// stays for the readers it was written for.
 func (c *Cache) corrupt(ctx context.Context, key, pk string, err error) error {
 	s := c.stats.shard()
 	s.misses.Add(1)
@@ -178,7 +190,8 @@ func (c *Cache) corrupt(ctx context.Context, key, pk string, err error) error {
 
 // assignObject stores a by-reference value into dst: directly when the
 // types match, otherwise through the codec, so that by-reference and
-// copy mode accept the same reads.
+// copy mode accept the same reads. A value that does not fit dst is a
+// *TypeError: the object itself is intact.
 func assignObject(codec Codec, obj any, dst any) error {
 	if p, ok := dst.(*any); ok {
 		*p = obj
@@ -186,7 +199,7 @@ func assignObject(codec Codec, obj any, dst any) error {
 	}
 	data, err := encodeValue(codec, obj)
 	if err != nil {
-		return errCorrupt{err.Error()}
+		return &TypeError{Stored: fmt.Sprintf("a %T", obj), Wanted: wantedType(dst), Err: err}
 	}
 	return decodeValue(codec, data, dst)
 }
@@ -195,26 +208,35 @@ func assignObject(codec Codec, obj any, dst any) error {
 // plain text, which is built into a key) for the alias's timeout or the
 // TTL option.
 //
-// Set returns an error only when the value cannot be encoded. A backend
-// that fails drops the write: a cache is an optimisation, so the failure
-// is counted in Stats and logged, not returned. As the backend may still
-// hold the value from before, which the caller meant to replace, a
-// failed write is queued as a delete of key: until it is replayed this
-// process serves nothing under key, and the replay removes the old
-// value (see ErrInvalidationPending). A Set of a key that a queued
-// invalidation covers stores nothing.
+// Set returns an error only when the value cannot be encoded
+// (ErrUnencodable), the key is unkeyable (ErrUnkeyable, see Key) or the
+// cache is closed (ErrClosed). A backend that fails drops the write: a
+// cache is an optimisation, so the failure is counted in Stats and
+// logged, not returned. As the backend may still hold the value from
+// before, which the caller meant to replace, a failed write is queued as
+// a delete of key: until it is replayed this process serves nothing
+// under key, and the replay removes the old value (see
+// ErrInvalidationPending). A Set of a key that a queued invalidation
+// covers stores nothing. While the cache is disabled Set stores nothing,
+// but a TTL of zero or less still deletes.
 func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOption) error {
 	key = c.keyFor(key)
-	if !c.enabled.Load() {
-		return nil
+	if c.unkeyable(key) {
+		return ErrUnkeyable
 	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
 		_, err := c.Delete(ctx, key)
 		return err
 	}
+	if !c.enabled.Load() {
+		return c.closedErr()
+	}
 	c.stats.shard().sets.Add(1)
 	if c.objects != nil {
+		if c.closed.Load() { // SetObject cannot say so
+			return ErrClosed
+		}
 		if _, isInt := integerText(value); !isInt {
 			c.objects.SetObject(key, value, ttl)
 			return nil
@@ -224,13 +246,20 @@ func (c *Cache) Set(ctx context.Context, key string, value any, opts ...SetOptio
 	if err != nil {
 		return err
 	}
-	c.storeBytes(ctx, key, data, ttl) // a failure is counted and logged, not returned
+	// A failure is counted and logged, not returned; but a closed
+	// backend is no passing failure.
+	if err := c.storeBytes(ctx, key, data, ttl); errors.Is(err, ErrClosed) {
+		return err
+	}
 	return nil
 }
 
 // storeBytes writes the stored form data under the built key with a live
 // ttl, passes it to the tiers, and counts and logs a backend failure.
 func (c *Cache) storeBytes(ctx context.Context, key string, data []byte, ttl time.Duration) error {
+	if c.unkeyable(key) {
+		return ErrUnkeyable
+	}
 	if err := c.admit(ctx, key); err != nil {
 		c.tiersForget(ctx, false, key)
 		return err
@@ -274,7 +303,7 @@ func (c *Cache) failedWrite(err error, keys ...string) error {
 func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOption) (bool, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return false, nil
+		return false, c.closedErr()
 	}
 	ttl, live := c.backendTTL(opts)
 	if !live {
@@ -290,6 +319,9 @@ func (c *Cache) Add(ctx context.Context, key string, value any, opts ...SetOptio
 // addBytes adds the stored form data under the built key with a live
 // ttl: the backend's Add, then the tiers and the counters.
 func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.Duration) (bool, error) {
+	if c.unkeyable(key) {
+		return false, ErrUnkeyable
+	}
 	if err := c.admit(ctx, key); err != nil {
 		return false, err
 	}
@@ -325,6 +357,9 @@ func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.
 // replay reaches the backend, they can still read the old value.
 func (c *Cache) Delete(ctx context.Context, parts ...any) (bool, error) {
 	key := c.Key(parts...)
+	if err := c.closedErr(); err != nil {
+		return false, err
+	}
 	c.stats.shard().deletes.Add(1)
 	return c.deleteKey(ctx, key)
 }
@@ -362,12 +397,18 @@ func (c *Cache) deleteKeyRaw(ctx context.Context, key string) (bool, error) {
 // process serves nothing under the key or its children.
 func (c *Cache) DeleteChildren(ctx context.Context, parts ...any) error {
 	key := c.Key(parts...)
+	if err := c.closedErr(); err != nil {
+		return err
+	}
 	return c.deleteTree(ctx, key)
 }
 
 // deleteTree deletes key and its children, counted, queues them if the
-// backend cannot be reached, and drops them from the tiers.
+// backend cannot be reached, and drops them from the tiers. A key too
+// long to have children of its own (see fitKey) has them beside it: its
+// parent's subtree goes.
 func (c *Cache) deleteTree(ctx context.Context, key string) error {
+	key = treeRoot(key)
 	c.stats.shard().deletes.Add(1)
 	err := c.settle(ctx)
 	if err == nil {
@@ -401,6 +442,9 @@ func (c *Cache) deleteTreeRaw(ctx context.Context, key string) error {
 // is queued and replayed as Delete describes, and until then this
 // process serves nothing of the alias.
 func (c *Cache) Clear(ctx context.Context) error {
+	if err := c.closedErr(); err != nil {
+		return err
+	}
 	c.stats.shard().deletes.Add(1)
 	err := c.settle(ctx)
 	if err == nil {
@@ -423,18 +467,19 @@ func (c *Cache) clearRaw(ctx context.Context) error {
 }
 
 // Touch gives the entry under key a new TTL (see TTL for what zero and
-// Forever mean) and reports whether it existed. A Touch that fails is
-// queued as a delete of key, as a failed Set is; one of a key that a
-// queued invalidation covers returns false and an error matching
-// ErrInvalidationPending.
+// Forever mean) and reports whether it existed. While the cache is
+// disabled it changes nothing, but a TTL of zero or less still deletes.
+// A Touch that fails is queued as a delete of key, as a failed Set is;
+// one of a key that a queued invalidation covers returns false and an
+// error matching ErrInvalidationPending.
 func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	key = c.keyFor(key)
-	if !c.enabled.Load() {
-		return false, nil
-	}
 	bttl, live := ttlFor(ttl)
 	if !live {
 		return c.Delete(ctx, key)
+	}
+	if !c.enabled.Load() {
+		return false, c.closedErr()
 	}
 	if err := c.admit(ctx, key); err != nil {
 		return false, err
@@ -486,7 +531,7 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	key = c.keyFor(key)
 	if !c.enabled.Load() {
-		return 0, &NotCachedError{Key: key}
+		return 0, &NotCachedError{Key: key, Err: c.closedErr()}
 	}
 	if err := c.admit(ctx, key); err != nil {
 		return 0, &NotCachedError{Key: key, Err: err}
@@ -523,7 +568,15 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 }
 
 // Decr subtracts delta from the integer stored under key; see Incr.
+// Decr of math.MinInt64, whose negation is no int64, is
+// backend.ErrOverflow, and leaves the value as it was.
 func (c *Cache) Decr(ctx context.Context, key string, delta int64) (int64, error) {
+	if delta == math.MinInt64 {
+		if err := c.closedErr(); err != nil {
+			return 0, err
+		}
+		return 0, backend.ErrOverflow
+	}
 	return c.Incr(ctx, key, -delta)
 }
 

@@ -176,8 +176,8 @@ func beneath(key, root string) bool {
 // ErrInvalidationPending. A failure that no retry can mend (the backend
 // does not support the operation) queues nothing and is returned as it is.
 func (p *pending) queue(c *Cache, cause error, ops ...pendOp) error {
-	if errors.Is(cause, backend.ErrNotSupported) {
-		return cause
+	if errors.Is(cause, backend.ErrNotSupported) || errors.Is(cause, backend.ErrClosed) {
+		return cause // nothing to replay: the backend cannot, or is closed
 	}
 	p.mu.Lock()
 	wasIdle := len(p.ops) == 0

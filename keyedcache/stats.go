@@ -16,7 +16,7 @@ type Stats struct {
 	Sets         uint64  `json:"sets"`
 	Deletes      uint64  `json:"deletes"`
 	Errors       uint64  `json:"errors"`        // backend failures and undecodable values
-	DecodeErrors uint64  `json:"decode_errors"` // values that could not be decoded (also in Errors)
+	DecodeErrors uint64  `json:"decode_errors"` // values that could not be decoded, or not as the type asked for (also in Errors)
 	HitRate      float64 `json:"hit_rate"`      // Hits / Calls, 0 before the first read
 
 	// Hits answered by a first-level tier, without a backend round trip

@@ -341,14 +341,30 @@ func TestRequestTierCorruptEntry(t *testing.T) {
 	c := cacheOn(t, w)
 	ctx := scope(t)
 	c.Set(ctx, c.Key("k"), "text")
-	if _, err := keyedcache.Get[int](ctx, c, "k"); err == nil {
-		t.Fatal("a string read as an int")
+	// Another type is a miss that leaves the entry to the readers of its
+	// own type.
+	var te *keyedcache.TypeError
+	if _, err := keyedcache.Get[int](ctx, c, "k"); !errors.As(err, &te) {
+		t.Fatalf("a string read as an int: %v, want a *TypeError", err)
 	}
-	if _, err := keyedcache.Get[string](ctx, c, "k"); err == nil {
-		t.Error("an undecodable entry stayed in the tier (or the backend)")
+	if v, err := keyedcache.Get[string](ctx, c, "k"); v != "text" || err != nil {
+		t.Errorf("after a read of another type, Get[string] = %q, %v; want the entry kept", v, err)
 	}
-	if st := c.Stats(); st.DecodeErrors != 1 {
-		t.Errorf("decode errors %d, want 1", st.DecodeErrors)
+	// Bytes that do not decode at all go, from the tier and the backend.
+	if err := c.SetBytes(ctx, c.Key("bad"), []byte{0x01, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyedcache.Get[string](ctx, c, "bad"); !errors.Is(err, keyedcache.ErrNotCached) || errors.As(err, &te) {
+		t.Fatalf("undecodable bytes: %v, want a miss that is no *TypeError", err)
+	}
+	if _, found, _ := w.Store.Get(context.Background(), "bad"); found {
+		t.Error("an undecodable entry stayed in the backend")
+	}
+	if _, err := keyedcache.Get[string](ctx, c, "bad"); !errors.Is(err, keyedcache.ErrNotCached) {
+		t.Errorf("an undecodable entry stayed in the tier: %v", err)
+	}
+	if st := c.Stats(); st.DecodeErrors != 2 {
+		t.Errorf("decode errors %d, want 2", st.DecodeErrors)
 	}
 }
 

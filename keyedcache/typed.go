@@ -18,7 +18,7 @@ func Get[T, P any](ctx context.Context, c *Cache, part P, parts ...any) (T, erro
 			}
 		}
 	}
-	if liveRequestTiers.Load() != 0 && c.objects == nil && c.enabled.Load() && c.pend.idle() {
+	if liveRequestTiers.Load() != 0 && c.objects == nil && c.enabled.Load() && !c.closed.Load() && c.pend.idle() {
 		if rt, skip := tierValue(ctx); rt != nil && !skip {
 			if v, found, err := requestGet[T](ctx, c, rt, key); found {
 				return v, err
@@ -62,9 +62,9 @@ func GetOr[T, P any](ctx context.Context, c *Cache, def T, part P, parts ...any)
 // the hits read before it are still returned.
 func GetMany[T any](ctx context.Context, c *Cache, keys ...string) (map[string]T, error) {
 	out := make(map[string]T, len(keys))
-	if !c.enabled.Load() {
+	if !c.enabled.Load() || c.closed.Load() {
 		c.stats.shard().misses.Add(uint64(len(keys)))
-		return out, nil
+		return out, c.closedErr()
 	}
 	built := make([]string, len(keys))
 	for i, k := range keys {

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) (a, b backend.Backend), opts ...O
 	}
 	if s.storesNothing {
 		t.Run("StoresNothing", s.testStoresNothing)
+		t.Run("Closed", s.testNothingClosed)
 		return
 	}
 	t.Run("raw", func(t *testing.T) {
@@ -63,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) (a, b backend.Backend), opts ...O
 		t.Run("Expiry", s.testRawExpiry)
 		t.Run("Capabilities", s.testRawCapabilities)
 		t.Run("SortedKeys", s.testRawSortedKeys)
+		t.Run("IncrBounds", s.testRawIncrBounds)
+		t.Run("Closed", s.testRawClosed)
 	})
 	t.Run("cache", func(t *testing.T) {
 		t.Run("TypedRoundTrip", s.testTypedRoundTrip)
@@ -81,6 +84,11 @@ func Run(t *testing.T, open func(t *testing.T) (a, b backend.Backend), opts ...O
 		t.Run("Keys", s.testKeys)
 		t.Run("Require", s.testRequire)
 		t.Run("Concurrent", s.testConcurrent)
+		t.Run("DecrBounds", s.testDecrBounds)
+		t.Run("DisabledStillDeletes", s.testDisabledStillDeletes)
+		t.Run("SetManyRefused", s.testSetManyRefused)
+		t.Run("LongKeyChildren", s.testLongKeyChildren)
+		t.Run("Closed", s.testCacheClosed)
 	})
 }
 

@@ -318,16 +318,30 @@ func (s *suite) testDisabled(t *testing.T) {
 
 func (s *suite) testCorrupt(t *testing.T) {
 	one, two, _ := s.caches(t)
-	// A value of another type does not decode: a miss, and the entry is
-	// deleted and counted.
+	// A value read as another type is a miss whose cause is a
+	// *TypeError naming both types; it is counted, and the entry stays
+	// for the readers of its own type.
 	set(t, one, "typed", "a string")
-	if _, ok := get[product](t, two, "typed"); ok {
-		t.Fatal("a string decoded as a struct")
+	_, err := keyedcache.Get[product](ctxFor(t), two, "typed")
+	var te *keyedcache.TypeError
+	if !errors.Is(err, keyedcache.ErrNotCached) || !errors.As(err, &te) {
+		t.Fatalf("a string read as a struct: %v, want a miss caused by a *TypeError", err)
+	}
+	if !strings.Contains(te.Stored, "string") || te.Wanted != "backendtest.product" {
+		t.Fatalf("TypeError says stored %q, wanted %q; want a string and backendtest.product", te.Stored, te.Wanted)
 	}
 	if st := two.Stats(); st.DecodeErrors != 1 || st.Errors != 1 {
-		t.Fatalf("DecodeErrors = %d, Errors = %d; want one undecodable value counted once in each", st.DecodeErrors, st.Errors)
+		t.Fatalf("DecodeErrors = %d, Errors = %d; want the mismatch counted once in each", st.DecodeErrors, st.Errors)
 	}
-	wantGone(t, one, "typed")
+	wantHit(t, one, "a string", "typed")
+	if _, err := keyedcache.Get[int8](ctxFor(t), two, "typed"); !errors.As(err, &te) {
+		t.Fatalf("a string read as an int8: %v, want a *TypeError", err)
+	}
+	set(t, one, "big", 300) // stored as the integer text 300
+	if _, err := keyedcache.Get[int8](ctxFor(t), two, "big"); !errors.As(err, &te) {
+		t.Fatalf("300 read as an int8: %v, want a *TypeError", err)
+	}
+	wantHit(t, one, 300, "big")
 
 	// Garbage written straight to the store is a miss, never a panic.
 	if _, direct := two.Backend().(backend.PrefixDeleter); direct { // keys are physical keys
@@ -338,6 +352,9 @@ func (s *suite) testCorrupt(t *testing.T) {
 			}
 			if v, ok := get[product](t, one, key); ok {
 				t.Fatalf("junk %q decoded as %+v", junk, v)
+			}
+			if _, found, err := two.Backend().Get(ctxFor(t), key); found || err != nil {
+				t.Fatalf("junk %q: still stored after the read (%v); want it deleted", junk, err)
 			}
 		}
 	}

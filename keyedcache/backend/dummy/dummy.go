@@ -6,6 +6,7 @@ package dummy
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"keyedcache.dev/keyedcache/backend"
@@ -13,39 +14,66 @@ import (
 
 func init() {
 	backend.Register("dummy", backend.Driver{
-		Open: func(backend.Config) (backend.Backend, error) { return Backend{}, nil },
+		Open: func(backend.Config) (backend.Backend, error) { return New(), nil },
 	})
 }
 
-// Backend stores nothing. Its zero value is ready to use.
-type Backend struct{}
+// ErrClosed is returned by every call after Close, on a Backend from New
+// or the dummy:// driver.
+var ErrClosed = backend.ClosedError("dummy")
+
+// Backend stores nothing. Its zero value is ready to use and never
+// closes; one from New fails every call after Close with ErrClosed, as
+// every backend does.
+type Backend struct {
+	closed *atomic.Bool
+}
+
+// New returns a Backend that stores nothing and can be closed.
+func New() Backend { return Backend{closed: new(atomic.Bool)} }
+
+func (b Backend) check() error {
+	if b.closed != nil && b.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
 
 // Get always misses.
-func (Backend) Get(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
+func (b Backend) Get(context.Context, string) ([]byte, bool, error) { return nil, false, b.check() }
 
 // Set forgets the value.
-func (Backend) Set(context.Context, string, []byte, time.Duration) error { return nil }
+func (b Backend) Set(context.Context, string, []byte, time.Duration) error { return b.check() }
 
 // Add reports true, as though it stored the value (nothing is ever
 // present), and forgets it.
-func (Backend) Add(context.Context, string, []byte, time.Duration) (bool, error) {
+func (b Backend) Add(context.Context, string, []byte, time.Duration) (bool, error) {
+	if err := b.check(); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 
 // Delete finds nothing to delete.
-func (Backend) Delete(context.Context, string) (bool, error) { return false, nil }
+func (b Backend) Delete(context.Context, string) (bool, error) { return false, b.check() }
 
 // DeletePrefix finds nothing to delete.
-func (Backend) DeletePrefix(context.Context, string) (int, error) { return 0, nil }
+func (b Backend) DeletePrefix(context.Context, string) (int, error) { return 0, b.check() }
 
 // Clear has nothing to clear.
-func (Backend) Clear(context.Context) error { return nil }
+func (b Backend) Clear(context.Context) error { return b.check() }
 
-// Close does nothing.
-func (Backend) Close() error { return nil }
+// Close makes every later call fail with ErrClosed (on the zero value it
+// does nothing).
+func (b Backend) Close() error {
+	if b.closed != nil {
+		b.closed.Store(true)
+	}
+	return nil
+}
 
-// Ping always answers.
-func (Backend) Ping(context.Context) error { return nil }
+// Ping answers until Close.
+func (b Backend) Ping(context.Context) error { return b.check() }
 
 var (
 	_ backend.Backend       = Backend{}

@@ -10,6 +10,6 @@ import (
 
 func TestConformance(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T) (a, b backend.Backend) {
-		return dummy.Backend{}, dummy.Backend{}
+		return dummy.New(), dummy.New()
 	}, backendtest.StoresNothing())
 }

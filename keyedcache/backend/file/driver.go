@@ -52,7 +52,7 @@ func open(cfg backend.Config) (backend.Backend, error) {
 	}
 	s, err := New(dir, opts)
 	if err != nil {
-		return nil, err
+		return nil, &backend.ConfigError{URL: backend.Redact(cfg.URL), Reason: "the directory " + dir + " cannot be used: " + err.Error()}
 	}
 	return s, nil
 }
@@ -81,5 +81,9 @@ func dirOf(cfg backend.Config) (string, error) {
 	if !filepath.IsAbs(dir) {
 		return "", fail("the path must be absolute, as in file:///var/tmp/app-cache; got " + u.Path)
 	}
-	return filepath.Clean(dir), nil
+	dir = filepath.Clean(dir)
+	if filepath.Dir(dir) == dir {
+		return "", fail("the path is the file system's root: the cache writes its files into the directory and clears it, so give it one of its own, as in file:///var/tmp/app-cache")
+	}
+	return dir, nil
 }

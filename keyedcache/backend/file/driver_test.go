@@ -3,6 +3,8 @@ package file
 import (
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -77,6 +79,14 @@ func TestOpenURL(t *testing.T) {
 
 func TestOpenURLErrors(t *testing.T) {
 	dir := t.TempDir()
+	aFile := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(aFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadDir("/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		url, param, mention string
 	}{
@@ -91,6 +101,14 @@ func TestOpenURLErrors(t *testing.T) {
 		{"file://" + dir + "?max_bytes=lots", "max_bytes", "byte count"},
 		{"file://" + dir + "?max_bytes=-1", "max_bytes", "byte count"},
 		{"file://" + dir + "?max_bytes=64XB", "max_bytes", "byte count"},
+		// Directories the cache cannot own or write: refused at open, with
+		// nothing written (these hold even for root).
+		{"file:///", "", "root"},
+		{"file:///..", "", "root"},
+		{"file://localhost/", "", "root"},
+		{"file:///proc/self", "", "/proc/self cannot be used"},
+		{"file:///proc/keyedcache-test", "", "/proc/keyedcache-test cannot be used"},
+		{"file://" + aFile + "/sub", "", aFile + "/sub cannot be used"},
 	}
 	for _, c := range cases {
 		_, err := openURL(c.url)
@@ -105,5 +123,12 @@ func TestOpenURLErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), c.mention) {
 			t.Errorf("open %s: error %q does not mention %q", c.url, err, c.mention)
 		}
+	}
+	after, err := os.ReadDir("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("the root directory had %d entries before, %d after", len(before), len(after))
 	}
 }

@@ -28,7 +28,7 @@ const (
 )
 
 // ErrClosed is returned by every method of a Store after Close.
-var ErrClosed = errors.New("file: store is closed")
+var ErrClosed = backend.ClosedError("file")
 
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
@@ -124,8 +124,14 @@ func New(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file: %w", err)
 	}
+	if filepath.Dir(abs) == abs {
+		return nil, fmt.Errorf("file: %s is the file system's root; give the cache a directory of its own", abs)
+	}
 	if err := os.MkdirAll(filepath.Join(abs, lockDirName), 0o700); err != nil {
 		return nil, fmt.Errorf("file: %w", err)
+	}
+	if err := probeWrite(abs); err != nil {
+		return nil, err
 	}
 	s := &Store{
 		dir:           abs,
@@ -161,6 +167,19 @@ func New(dir string, opts Options) (*Store, error) {
 	s.count.Store(n)
 	s.bytes.Store(size)
 	return s, nil
+}
+
+// probeWrite checks that files can be made in dir (it may exist, yet be
+// read-only to this process), with a temporary file other Stores know
+// to leave alone.
+func probeWrite(dir string) error {
+	f, err := os.CreateTemp(dir, tempPrefix+"probe-")
+	if err != nil {
+		return fmt.Errorf("file: cannot write in %s: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // Dir returns the absolute path of the Store's directory.

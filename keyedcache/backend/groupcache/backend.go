@@ -13,7 +13,7 @@ import (
 )
 
 // ErrClosed is returned by every call on a closed Backend.
-var ErrClosed = errors.New("groupcache: backend is closed")
+var ErrClosed = backend.ClosedError("groupcache")
 
 // Backend is one namespace of the process's groupcache node. It
 // implements backend.Backend, backend.Filler and the optional interfaces

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,7 +76,7 @@ func (o Options) withDefaults() (Options, error) {
 	} else {
 		var err error
 		if self, err = normPeer(o.Self); err != nil {
-			return o, &backend.ConfigError{Value: o.Self, Reason: "this peer's address: " + err.Error()}
+			return o, &backend.ConfigError{Value: o.Self, Reason: "this peer's address (the URL's host:port) " + o.Self + ": " + err.Error()}
 		}
 		o.Self = self
 		if len(o.Peers) == 0 {
@@ -185,6 +186,9 @@ func normPeer(s string) (string, error) {
 	}
 	if u.Host == "" || u.Port() == "" || u.Hostname() == "" {
 		return "", fmt.Errorf("want host:port")
+	}
+	if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("port %s: want a number from 1 to 65535", u.Port())
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("want scheme://host:port only, no path, query or user")

@@ -68,6 +68,10 @@ func TestOpenBadConfig(t *testing.T) {
 		{self + "?peer_timeout=0", "peer_timeout", "positive"},
 		{self + "?fill_timeout=never", "fill_timeout", "duration"},
 		{self + "?peer=http://127.0.0.1:7001", "peer", "unknown parameter"},
+		{"groupcache://127.0.0.1:99999", "", "port 99999: want a number from 1 to 65535"},
+		{"groupcache://127.0.0.1:0", "", "port 0"},
+		{self + "?peers=127.0.0.1:7001,127.0.0.1:70000", "peers", "port 70000"},
+		{"groupcache://?peers=127.0.0.1:99999", "peers", "port 99999"},
 	} {
 		_, err := openURL(tc.url)
 		var ce *backend.ConfigError

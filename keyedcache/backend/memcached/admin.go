@@ -14,43 +14,25 @@ import (
 )
 
 // TTL returns the remaining time to live of key, read with the meta get
-// command (memcached 1.6 or later). memcached counts whole seconds, and
-// the entry may go at the server's next clock tick, so TTL returns the
-// time the entry is sure to live: one second less than the server's
-// count (at least a millisecond for an entry in its last second).
+// command (memcached 1.6 or later): the time the entry is sure to live,
+// never more than the ttl it was written with (see secondsLeft), at
+// least a millisecond for an entry in its last seconds. An entry with a
+// ttl over 30 days, stored with an absolute expiry, is measured against
+// this machine's clock (see absoluteExpiry), since the server's runs late.
 func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error) {
 	if s.closed.Load() {
 		return 0, false, ErrClosed
 	}
 	sk := s.serverKey(key)
-	var secs int64
+	var secs, expiry int64
 	found := false
-	err := s.raw.with(ctx, s.ring.serverFor(sk), s.timeout, func(c *rawConn) error {
-		if err := c.command("mg %s t", sk); err != nil {
+	err := s.raw.with(ctx, s.ring.serverFor(sk), s.timeout, func(c *rawConn) (err error) {
+		read := func() (int64, bool, error) { return c.metaTTL(sk) }
+		if secs, found, err = read(); err != nil || !found || secs <= maxRelative {
 			return err
 		}
-		l, err := c.line()
-		if err != nil {
-			return err
-		}
-		switch {
-		case bytes.Equal(l, []byte("EN")):
-			return nil
-		case bytes.HasPrefix(l, []byte("HD ")):
-			for _, f := range bytes.Fields(l[3:]) {
-				if f[0] == 't' {
-					if secs, err = strconv.ParseInt(string(f[1:]), 10, 64); err != nil {
-						return &protocolError{msg: "bad meta get reply " + strconv.Quote(string(l))}
-					}
-					found = true
-					return nil
-				}
-			}
-		}
-		if err := errorReply(l); err != nil {
-			return err
-		}
-		return &protocolError{msg: "unexpected meta get reply " + strconv.Quote(string(l))}
+		expiry, secs, found, err = c.absoluteExpiry(read)
+		return err
 	})
 	switch {
 	case err != nil:
@@ -59,10 +41,36 @@ func (s *Store) TTL(ctx context.Context, key string) (time.Duration, bool, error
 		return 0, false, nil
 	case secs < 0:
 		return backend.NoExpiry, true, nil
-	case secs <= 1:
-		return time.Millisecond, true, nil
 	}
-	return time.Duration(secs-1) * time.Second, true, nil
+	return secondsLeft(expiry, secs, time.Now()), true, nil
+}
+
+// metaTTL reads the seconds the server counts for key (-1: no expiry).
+func (c *rawConn) metaTTL(sk string) (secs int64, found bool, err error) {
+	if err := c.command("mg %s t", sk); err != nil {
+		return 0, false, err
+	}
+	l, err := c.line()
+	if err != nil {
+		return 0, false, err
+	}
+	switch {
+	case bytes.Equal(l, []byte("EN")):
+		return 0, false, nil
+	case bytes.HasPrefix(l, []byte("HD ")):
+		for _, f := range bytes.Fields(l[3:]) {
+			if f[0] == 't' {
+				if secs, err = strconv.ParseInt(string(f[1:]), 10, 64); err != nil {
+					return 0, false, &protocolError{msg: "bad meta get reply " + strconv.Quote(string(l))}
+				}
+				return secs, true, nil
+			}
+		}
+	}
+	if err := errorReply(l); err != nil {
+		return 0, false, err
+	}
+	return 0, false, &protocolError{msg: "unexpected meta get reply " + strconv.Quote(string(l))}
 }
 
 // Ping asks every server for its version; it fails if one does not

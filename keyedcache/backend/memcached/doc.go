@@ -34,7 +34,11 @@
 // entries live at least their ttl and at most two seconds more. A ttl of
 // more than 30 days is sent as an absolute Unix time, as the protocol
 // requires, which assumes that the servers' clocks agree with this
-// machine's.
+// machine's. TTL reports the time an entry is sure to live, never more
+// than the ttl it was written with; for an entry with an absolute
+// expiry it reads the server's clock around the entry, since that clock
+// runs up to a second or more late (its tick is once a second, and late
+// on a busy machine), and Incr writes that same expiry back.
 //
 // Optional powers: Multi (GetMany is one multi-get per server, the
 // servers in parallel; SetMany and DeleteMany are loops), Toucher,

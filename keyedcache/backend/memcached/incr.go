@@ -38,13 +38,23 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	sv := s.ring.serverFor(sk)
 	for attempt := 0; attempt < maxIncrAttempts; attempt++ {
 		var (
-			value []byte
-			cas   uint64
-			secs  int64
-			found bool
+			value  []byte
+			cas    uint64
+			secs   int64
+			expiry int64 // for an entry over 30 days: the Unix second it ends
+			found  bool
 		)
 		err := s.raw.with(ctx, sv, s.timeout, func(c *rawConn) (err error) {
-			value, cas, secs, found, err = c.metaGet(sk)
+			read := func() (int64, bool, error) {
+				value, cas, secs, found, err = c.metaGet(sk)
+				return secs, found, err
+			}
+			if _, _, err = read(); err != nil || !found || secs <= maxRelative {
+				return err
+			}
+			// Written back as seconds from this machine's clock, the
+			// server's count would move the expiry later: keep it.
+			expiry, _, _, err = c.absoluteExpiry(read)
 			return err
 		})
 		switch {
@@ -62,7 +72,10 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		}
 		n += delta
 		exp := int32(0) // never, for an entry that had no expiry (secs < 0)
-		if secs >= 0 {
+		switch {
+		case expiry > 0 && expiry <= math.MaxInt32:
+			exp = int32(expiry)
+		case secs >= 0:
 			exp = exptime(max(secs, 1), time.Now())
 		}
 		var reply []byte

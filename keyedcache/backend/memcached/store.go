@@ -34,7 +34,7 @@ const (
 )
 
 // ErrClosed is returned by every call on a closed Store.
-var ErrClosed = errors.New("memcached: store is closed")
+var ErrClosed = backend.ClosedError("memcached")
 
 // Options configure a Store. The zero value of every field but Servers
 // means its default.
@@ -296,6 +296,9 @@ func wrap(op string, err error) error {
 	}
 	if errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if strings.Contains(err.Error(), "SERVER_ERROR object too large") {
+		return fmt.Errorf("memcached: %s: %w (%w)", op, backend.ErrTooLarge, err)
 	}
 	return fmt.Errorf("memcached: %s: %w", op, err)
 }

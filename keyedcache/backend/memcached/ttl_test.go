@@ -1,6 +1,7 @@
 package memcached_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -108,5 +109,57 @@ func TestShortTTLNeverExpiresEarly(t *testing.T) {
 			}
 		}
 		time.Sleep(time.Duration(round+1) * 333 * time.Millisecond) // another phase of the server's clock
+	}
+}
+
+// TestLongTTLLateClock: memcached advances its clock once a second, so
+// it runs up to a second behind this machine's (more when its tick is
+// late, as on a loaded machine or after the process was stopped). For an
+// entry over 30 days, stored with an absolute expiry, TTL must still
+// never report more than was set, and Incr must not move the expiry
+// later: at every phase of the server's clock, and right after the
+// server was stopped and resumed.
+func TestLongTTLLateClock(t *testing.T) {
+	srv := startServer(t)
+	s := newStore(t, memcached.Options{Servers: []string{srv.Addr}, Timeout: 5 * time.Second})
+	ctx := ctxFor(t)
+	const ttl = 31 * 24 * time.Hour
+	check := func(what, key string) time.Duration {
+		t.Helper()
+		left, found, err := s.TTL(ctx, key)
+		if err != nil || !found || left > ttl || left < ttl-5*time.Second {
+			t.Fatalf("%s: TTL = %v, %v, %v; want at most %v and within 5s of it", what, left, found, err, ttl)
+		}
+		return left
+	}
+	incr := func(what, key string) {
+		t.Helper()
+		before := check(what+", before Incr", key)
+		for range 3 {
+			if _, err := s.Incr(ctx, key, 1); err != nil {
+				t.Fatalf("%s: Incr: %v", what, err)
+			}
+		}
+		if after := check(what+", after Incr", key); after > before {
+			t.Fatalf("%s: TTL %v before three Incrs, %v after: the expiry moved later", what, before, after)
+		}
+	}
+	for phase := range 14 { // 14 × 87ms: every phase of the server's second
+		key := fmt.Sprintf("phase::%d", phase)
+		if err := s.Set(ctx, key, []byte("1"), ttl); err != nil {
+			t.Fatal(err)
+		}
+		incr(fmt.Sprintf("phase %d", phase), key)
+		time.Sleep(87 * time.Millisecond)
+	}
+	for round := range 2 {
+		key := fmt.Sprintf("paused::%d", round)
+		if err := s.Set(ctx, key, []byte("1"), ttl); err != nil {
+			t.Fatal(err)
+		}
+		srv.Pause()
+		time.Sleep(1500 * time.Millisecond)
+		srv.Resume()
+		incr(fmt.Sprintf("after a pause, round %d", round), key)
 	}
 }

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -25,7 +24,7 @@ const DefaultMaxEntries = 10000
 const EntryOverhead = 64
 
 // ErrClosed is returned by every call on a closed Store.
-var ErrClosed = errors.New("memory: store is closed")
+var ErrClosed = backend.ClosedError("memory")
 
 // ErrOverflow is returned by Incr when the result would not fit an int64;
 // it is backend.ErrOverflow.

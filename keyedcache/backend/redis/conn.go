@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"keyedcache.dev/keyedcache/backend"
 )
 
 // Defaults of the Options timeouts.
@@ -26,8 +28,12 @@ const (
 // a call tries again; calls in between fail at once with its error.
 const redialAfter = 250 * time.Millisecond
 
+// MaxPoolSize is the largest Options.PoolSize (pool_size): the most
+// connections per server the client (rueidis, 2^8) keeps.
+const MaxPoolSize = 1 << rueidis.MaxPipelineMultiplex
+
 // ErrClosed is returned by every call after Close.
-var ErrClosed = errors.New("redis: backend closed")
+var ErrClosed = backend.ClosedError("redis")
 
 // Options configure a Store. A zero field takes its default.
 type Options struct {
@@ -50,7 +56,8 @@ type Options struct {
 	TLS *tls.Config
 	// PoolSize is how many connections to open to each server, rounded
 	// up to a power of two; every connection pipelines the calls of many
-	// goroutines. Default: 4 for a standalone server, 1 per cluster node.
+	// goroutines. Default: 4 for a standalone server, 1 per cluster node;
+	// at most MaxPoolSize.
 	PoolSize int
 	// DialTimeout bounds opening a connection, TLS and AUTH included
 	// (default DefaultDialTimeout).
@@ -79,6 +86,9 @@ func (o *Options) clientOption() (rueidis.ClientOption, error) {
 	}
 	if o.PoolSize < 0 || o.DB < 0 {
 		return rueidis.ClientOption{}, errors.New("redis: negative PoolSize or DB")
+	}
+	if o.PoolSize > MaxPoolSize {
+		return rueidis.ClientOption{}, fmt.Errorf("redis: PoolSize %d is over %d, the most connections per server the client keeps", o.PoolSize, MaxPoolSize)
 	}
 	copt := rueidis.ClientOption{
 		InitAddress:       o.Addrs,

@@ -38,7 +38,7 @@ const (
 var (
 	dbParam      = backend.Param{Name: paramDB, Doc: "the database number, also written as the path (redis://host/2) (default 0)"}
 	commonParams = []backend.Param{
-		{Name: paramPoolSize, Doc: "connections to each server, rounded up to a power of two; each pipelines many calls (default 4, or 1 per cluster node)"},
+		{Name: paramPoolSize, Doc: "connections to each server, 1 to 256, rounded up to a power of two; each pipelines many calls (default 4, or 1 per cluster node)"},
 		{Name: paramDialTimeout, Doc: "the longest opening a connection may take, TLS and AUTH included (default 500ms)"},
 		{Name: paramReadTimeout, Doc: "a connection with calls waiting and no answer for about this long (at most twice it) is closed, failing them, so a hung server never blocks callers; a context deadline ends a call sooner (default 500ms)"},
 		{Name: paramWriteTimeout, Doc: "the longest writing a call to a connection, or waiting for the answer to its keep-alive PING, may take (default: read_timeout)"},
@@ -139,7 +139,10 @@ func parseConfig(cfg backend.Config) (Options, error) {
 	if err != nil {
 		return o, err
 	}
-	o.PoolSize = int(min(pool, 1<<16))
+	if pool > MaxPoolSize {
+		return o, bad(paramPoolSize, cfg.Params.Get(paramPoolSize), "want at most "+strconv.Itoa(MaxPoolSize)+" connections per server (the client's limit)")
+	}
+	o.PoolSize = int(pool)
 	if o.DialTimeout, err = cfg.Duration(paramDialTimeout, DefaultDialTimeout); err != nil {
 		return o, err
 	}

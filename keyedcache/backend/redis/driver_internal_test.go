@@ -98,6 +98,8 @@ func TestParseConfigErrors(t *testing.T) {
 		"redis://:hunter2@h?db=-1":                                                "db",
 		"redis://:hunter2@h?pool_size=0":                                          "pool_size",
 		"redis://:hunter2@h?pool_size=many":                                       "pool_size",
+		"redis://:hunter2@h?pool_size=257":                                        "pool_size",
+		"redis-cluster://:hunter2@a:1?pool_size=100000":                           "pool_size",
 		"redis://:hunter2@h?dial_timeout=soon":                                    "dial_timeout",
 		"redis://:hunter2@h?read_timeout=-1s":                                     "read_timeout",
 		"redis://:hunter2@h?read_timeout=0":                                       "read_timeout",
@@ -131,9 +133,16 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 }
 
-// TestPoolSize checks the rounding of pool_size to rueidis's power of two.
+// TestPoolSize checks the rounding of pool_size to rueidis's power of two,
+// and that a size rueidis would refuse at the first call is refused at
+// once.
 func TestPoolSize(t *testing.T) {
-	for size, want := range map[int]int{1: 0, 2: 1, 3: 2, 4: 2, 5: 3, 8: 3, 9: 4} {
+	for _, size := range []int{MaxPoolSize + 1, 1 << 16} {
+		if _, err := (&Options{Addrs: []string{"h:1"}, PoolSize: size}).clientOption(); err == nil {
+			t.Errorf("PoolSize %d accepted, want an error (at most %d)", size, MaxPoolSize)
+		}
+	}
+	for size, want := range map[int]int{1: 0, 2: 1, 3: 2, 4: 2, 5: 3, 8: 3, 9: 4, 255: 8, 256: 8} {
 		o := Options{Addrs: []string{"h:1"}, PoolSize: size}
 		copt, err := o.clientOption()
 		if err != nil {

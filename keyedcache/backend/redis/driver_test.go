@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"keyedcache.dev/internal/testserver"
 	"keyedcache.dev/keyedcache"
 	"keyedcache.dev/keyedcache/backend"
 	_ "keyedcache.dev/keyedcache/backend/redis"
@@ -80,5 +81,30 @@ func TestBadValueThroughCore(t *testing.T) {
 		if strings.Contains(shown, "hunter2") {
 			t.Fatalf("the cache shows the password: %s", shown)
 		}
+	}
+}
+
+// TestPoolSizeLimit: pool_size above what the client keeps is refused at
+// Open, naming the parameter, instead of opening a cache whose every call
+// fails; the largest accepted size works against a real server.
+func TestPoolSizeLimit(t *testing.T) {
+	_, err := keyedcache.Open("redis://127.0.0.1:1?pool_size=257")
+	var ce *backend.ConfigError
+	if !errors.As(err, &ce) || ce.Param != "pool_size" || ce.Value != "257" {
+		t.Fatalf("pool_size=257: %v, want a ConfigError for pool_size", err)
+	}
+	srv := testserver.Redis(t)
+	c, err := keyedcache.Open("redis://" + srv.Addr + "?pool_size=256")
+	if err != nil {
+		t.Fatalf("pool_size=256: %v", err)
+	}
+	defer c.Close()
+	ctx := ctxFor(t)
+	if err := c.Require(ctx); err != nil {
+		t.Fatalf("Require with pool_size=256: %v", err)
+	}
+	c.Set(ctx, "k", "v")
+	if v, err := keyedcache.Get[string](ctx, c, "k"); v != "v" || err != nil {
+		t.Fatalf("Get with pool_size=256 = %q, %v", v, err)
 	}
 }

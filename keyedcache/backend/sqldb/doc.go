@@ -20,7 +20,9 @@
 // of the primary key: key >= prefix AND key < the prefix with its last
 // byte raised. The table is created, if it is absent, by the first call
 // that finds it missing, or at deployment by [CreateTable] or
-// [Store.CreateTable] (Django's createcachetable).
+// [Store.CreateTable] (Django's createcachetable); the sqlite package
+// creates it when it opens the file, so that the first calls on a fresh
+// file do not race to set it up.
 //
 // # Calls
 //

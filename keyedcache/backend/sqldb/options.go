@@ -36,7 +36,7 @@ const (
 const maxTableLen = 55
 
 // ErrClosed is returned by every method of a Store after Close.
-var ErrClosed = errors.New("sqldb: store is closed")
+var ErrClosed = backend.ClosedError("sqldb")
 
 // Options configure a Store. The zero value is ready to use.
 type Options struct {

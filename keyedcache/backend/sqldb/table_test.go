@@ -13,8 +13,10 @@ func testCreateTable(t *testing.T, e engine) {
 	ctx := ctxFor(t)
 	s := e.open(t, opts(sqldb.Options{}))
 	table := s.Table()
-	if e.exists(t, s, table) {
-		t.Fatalf("table %s exists before anything created it", table)
+	// SQLite's Open makes the table (so that the first calls on a fresh
+	// file do not race to); PostgreSQL's does not connect.
+	if made, want := e.exists(t, s, table), e.name == "sqlite"; made != want {
+		t.Fatalf("table %s exists after Open: %v, want %v", table, made, want)
 	}
 	if err := s.CreateTable(ctx); err != nil {
 		t.Fatalf("CreateTable: %v", err)

@@ -116,6 +116,10 @@ func TestOpenURL(t *testing.T) {
 
 func TestOpenURLErrors(t *testing.T) {
 	dir := t.TempDir()
+	notDB := filepath.Join(dir, "not-a-database.db")
+	if err := os.WriteFile(notDB, []byte(strings.Repeat("not SQLite. ", 400)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct{ url, param, mention string }{
 		{"sqlite://", "", "no database file"},
 		{"sqlite:///", "", "no database file"},
@@ -133,6 +137,10 @@ func TestOpenURLErrors(t *testing.T) {
 		{"sqlite://" + dir + "/c.db?max_conns=0", "max_conns", "≥ 1"},
 		{"sqlite://" + dir + "/c.db?table=bad-name", "table", "letters, digits and underscores"},
 		{"sqlite://" + dir + "/c.db?table=", "table", "empty"},
+		// A path that cannot hold a database fails at open, not at the
+		// first call (these hold even for root).
+		{"sqlite:///proc/keyedcache-test.db", "", "cannot set up the database file"},
+		{"sqlite://" + notDB, "", "cannot set up the database file"},
 	}
 	for _, c := range cases {
 		_, err := openURL(t, c.url)

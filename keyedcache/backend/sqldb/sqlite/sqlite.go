@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
@@ -45,7 +47,8 @@ func Dialect() sqldb.Dialect {
 func DefaultMaxConns() int { return max(4, runtime.GOMAXPROCS(0)) }
 
 // Open opens a cache in the SQLite database file at path, creating the
-// file if it is absent (its directory must exist). Reads use a pool of
+// file and its table if they are absent (the directory must exist); a
+// path that cannot hold the database is an error of Open. Reads use a pool of
 // o.MaxConns connections; writes use one connection, so that the
 // writers of a process queue in Go, while writers in other processes
 // wait for SQLite's lock for up to o.QueryTimeout (busy_timeout).
@@ -97,5 +100,68 @@ func Open(path string, o sqldb.Options) (*sqldb.Store, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := createAtOpen(s, timeout); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// createAtOpen makes the table (and, on a fresh file, the WAL) before the
+// Store is used. Left to the first calls, a fresh file's setup raced with
+// them: many first calls at once, in one process or several, could fail
+// with "no such table" or "database is locked". It also makes a path
+// that cannot hold a database (a file that is none, a directory that
+// refuses writes) an error of Open. Other processes opening the same
+// fresh file at the same moment may hold its lock for a while, and on a
+// loaded machine setting up a file may outlast the query timeout: each
+// try waits for the lock for the query timeout (busy_timeout) and runs
+// to its end however long it takes; a busy database is tried again, for
+// up to twenty query timeouts (at least 30 seconds) in all.
+func createAtOpen(s *sqldb.Store, timeout time.Duration) error {
+	wait := max(20*timeout, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, db := s.DB()
+	schema := Dialect().Schema(s.Table())
+	pause := 5 * time.Millisecond
+	for {
+		err := createTable(ctx, db, schema)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("sqlite: cannot set up the database file within %v: %w", wait, err)
+		}
+		if !busy(err) {
+			return fmt.Errorf("sqlite: cannot set up the database file: %w", err)
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return fmt.Errorf("sqlite: cannot set up the database file within %v: %w", wait, err)
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// createTable runs the schema in one transaction on db.
+func createTable(ctx context.Context, db *sql.DB, schema []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range schema {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// busy reports whether err is SQLite's "database is locked" (SQLITE_BUSY,
+// extended codes included).
+func busy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
