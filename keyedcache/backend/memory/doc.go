@@ -6,8 +6,9 @@
 // when the store is full, an incoming entry competes with the entry the
 // policy would drop, by how often each key has been asked for lately,
 // so a burst of one-off keys does not flush the hot ones. Two bounds
-// apply: max_entries (always) and max_bytes (when set; an entry counts
-// its key, its value and a fixed overhead, see [EntryOverhead]). New
+// apply: max_entries (default 10000, or none when max_bytes alone is
+// given) and max_bytes (when set; an entry counts its key, its value and
+// a fixed overhead, see [EntryOverhead]). New
 // entries reach the policy through otter's write buffer, so during a
 // burst of writes the store can hold a few hundred entries past the
 // bound until the buffer drains (measured in bench/README.md: about 500

@@ -32,8 +32,9 @@ var ErrOverflow = backend.ErrOverflow
 
 // Options configure a Store made with [New].
 type Options struct {
-	// MaxEntries bounds the number of entries; zero means
-	// DefaultMaxEntries.
+	// MaxEntries bounds the number of entries. Zero means
+	// DefaultMaxEntries without a byte bound, and no entry bound with
+	// one: a store given only MaxBytes holds as many entries as fit.
 	MaxEntries int
 	// MaxBytes bounds the bytes the entries count (key, value and
 	// EntryOverhead each); zero means no byte bound. With both bounds,
@@ -113,7 +114,7 @@ func New(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("memory: MaxEntries %d is negative", opts.MaxEntries)
 	case opts.MaxBytes < 0:
 		return nil, fmt.Errorf("memory: MaxBytes %d is negative", opts.MaxBytes)
-	case opts.MaxEntries == 0:
+	case opts.MaxEntries == 0 && opts.MaxBytes == 0:
 		opts.MaxEntries = DefaultMaxEntries
 	}
 	s := &Store{idx: newIndex(), opts: opts}
@@ -136,9 +137,10 @@ func New(opts Options) (*Store, error) {
 }
 
 // byteBound returns otter's maximum weight and weigher for a store with
-// both bounds. Weights are counted in units of s.unit bytes so that they
-// fit otter's uint32 per entry; each entry weighs at least 1/MaxEntries
-// of the maximum, which makes the weight bound imply the entry bound.
+// a byte bound. Weights are counted in units of s.unit bytes so that they
+// fit otter's uint32 per entry; with an entry bound too, each entry
+// weighs at least 1/MaxEntries of the maximum, which makes the weight
+// bound imply the entry bound.
 func (s *Store) byteBound() (uint64, func(string, *item) uint32) {
 	s.unit = 1
 	if s.opts.MaxBytes > math.MaxInt32 {
@@ -146,7 +148,10 @@ func (s *Store) byteBound() (uint64, func(string, *item) uint32) {
 	}
 	unit := s.unit
 	total := s.opts.MaxBytes / unit
-	minWeight := (total + int64(s.opts.MaxEntries) - 1) / int64(s.opts.MaxEntries)
+	minWeight := int64(1)
+	if s.opts.MaxEntries > 0 {
+		minWeight = (total + int64(s.opts.MaxEntries) - 1) / int64(s.opts.MaxEntries)
+	}
 	return uint64(total), func(key string, it *item) uint32 {
 		w := (entryBytes(key, it) + unit - 1) / unit
 		w = min(max(w, minWeight), math.MaxUint32)
