@@ -7,7 +7,7 @@ import (
 // params are the URL query parameters of memory:// URLs.
 var params = []backend.Param{
 	{Name: "max_entries", Doc: "the most entries the store holds, a whole number ≥ 1 (default 10000, or no entry bound when max_bytes is set)"},
-	{Name: "max_bytes", Doc: "the most bytes the entries count (key + value + 64 each), such as 64MiB (default 0: no byte bound)"},
+	{Name: "max_bytes", Doc: "the most bytes the entries take in memory (key, value and the store's own overhead each), such as 64MiB (default 0: no byte bound)"},
 	{Name: "cull_frequency", Doc: "accepted for Django compatibility, a whole number ≥ 0; no effect: entries are evicted one at a time by W-TinyLFU"},
 	{Name: "by_reference", Doc: "true to let the core keep Go values by reference, skipping the codec; values are then shared (default false)"},
 }
