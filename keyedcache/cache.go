@@ -42,6 +42,10 @@ type Cache struct {
 	cas     backend.CompareAndSwapper
 	ttlR    backend.TTLReader
 	objects backend.ObjectStore // non-nil only in by-reference mode
+	// decoded keeps decoded values beside their bytes (get.go): non-nil
+	// in copy mode on a backend that can, without generations or a
+	// process tier.
+	decoded backend.DecodedKeeper
 	gens    bool                // delete-with-children through namespace generations
 	near    *nearTier           // the process tier, or nil
 	pub     *publisher          // tells other processes' process tiers of changes, or nil
@@ -279,6 +283,9 @@ func newCache(b backend.Backend, s settings) (*Cache, error) {
 	c.gens = c.prefixD == nil
 	if err := c.setUpTiers(s); err != nil {
 		return nil, err
+	}
+	if k, ok := b.(backend.DecodedKeeper); ok && c.objects == nil && !c.gens && c.near == nil {
+		c.decoded = k
 	}
 	c.enabled.Store(true)
 	return c, nil

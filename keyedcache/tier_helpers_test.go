@@ -56,6 +56,16 @@ func (w *watched) failing(key string) bool {
 	return w.down.Load() || k != nil && *k == key
 }
 
+// GetDecoded is a read like Get: counted, and failing (as a miss, which
+// sends the core to Get) while the backend is down.
+func (w *watched) GetDecoded(key string) ([]byte, any, bool) {
+	if w.failing(key) {
+		return nil, nil, false
+	}
+	w.count(key)
+	return w.Store.GetDecoded(key)
+}
+
 func (w *watched) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if w.failing(key) {
 		return nil, false, errTestDown

@@ -18,11 +18,20 @@ func Get[T, P any](ctx context.Context, c *Cache, part P, parts ...any) (T, erro
 			}
 		}
 	}
+	inTier := false // a request tier answers, or keeps what the backend gives
 	if liveRequestTiers.Load() != 0 && c.objects == nil && c.enabled.Load() && !c.closed.Load() && c.pend.idle() {
 		if rt, skip := tierValue(ctx); rt != nil && !skip {
 			if v, found, err := requestGet[T](ctx, c, rt, key); found {
 				return v, err
 			}
+			inTier = true
+		}
+	}
+	if c.decoded != nil && !inTier && c.enabled.Load() && c.pend.idle() {
+		// Copy mode on a store that keeps decoded values: a copy of the
+		// value decoded once per write (get.go).
+		if v, ok := getKept[T](c, key); ok {
+			return v, nil
 		}
 	}
 	return getDecoded[T](ctx, c, key)

@@ -42,3 +42,41 @@ func (s *Store) SetObject(key string, v any, ttl time.Duration) {
 	}
 	s.put(key, objectItem(v, ttl))
 }
+
+// GetDecoded returns the bytes stored under key, the store's own slice,
+// and the decoded form kept beside them by KeepDecoded (nil if none).
+// An entry stored by SetObject, or any entry after Close, is not found.
+func (s *Store) GetDecoded(key string) (raw []byte, decoded any, found bool) {
+	if s.closed.Load() {
+		return nil, nil, false
+	}
+	it, ok := s.c.GetIfPresent(key)
+	if !ok || it.isObj() {
+		return nil, nil, false
+	}
+	if e := it.ext.Load(); e != nil {
+		decoded = e.v
+	}
+	return it.bytes(), decoded, true
+}
+
+// KeepDecoded keeps decoded beside the entry under key if it still holds
+// raw, the slice GetDecoded returned for it, replacing what was kept.
+// A decoded form lives as long as its entry's bytes: a write of the key
+// stores bytes without one. A store with a byte bound keeps nothing, as
+// what a decoded value takes is not known and would not be counted.
+func (s *Store) KeepDecoded(key string, raw []byte, decoded any) {
+	if s.weigh != nil || s.closed.Load() {
+		return
+	}
+	it, ok := s.c.GetEntryQuietly(key)
+	if !ok || it.Value.isObj() || !sameBytes(it.Value.bytes(), raw) {
+		return
+	}
+	it.Value.ext.Store(&extra{v: decoded})
+}
+
+// sameBytes reports whether a and b are the same slice of memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}

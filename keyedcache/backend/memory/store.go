@@ -86,6 +86,7 @@ var (
 	_ backend.Statser           = (*Store)(nil)
 	_ backend.Pinger            = (*Store)(nil)
 	_ backend.ObjectStore       = (*Store)(nil)
+	_ backend.DecodedKeeper     = (*Store)(nil)
 )
 
 // keepTTL is the ttl of a write that keeps the entry's deadline (Incr).
