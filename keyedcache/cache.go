@@ -46,10 +46,10 @@ type Cache struct {
 	// in copy mode on a backend that can, without generations or a
 	// process tier.
 	decoded backend.DecodedKeeper
-	gens    bool                // delete-with-children through namespace generations
-	near    *nearTier           // the process tier, or nil
-	pub     *publisher          // tells other processes' process tiers of changes, or nil
-	pend    pending             // invalidations waiting for the backend (pending.go)
+	gens    bool       // delete-with-children through namespace generations
+	near    *nearTier  // the process tier, or nil
+	pub     *publisher // tells other processes' process tiers of changes, or nil
+	pend    pending    // invalidations waiting for the backend (pending.go)
 
 	enabled atomic.Bool
 	closed  atomic.Bool
