@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -442,7 +443,6 @@ func (s *suite) testRequire(t *testing.T) {
 
 func (s *suite) testConcurrent(t *testing.T) {
 	one, two, _ := s.caches(t)
-	ctx := ctxFor(t)
 	set(t, one, "counter", 0)
 	const workers, rounds = 50, 40
 	var wg sync.WaitGroup
@@ -456,24 +456,33 @@ func (s *suite) testConcurrent(t *testing.T) {
 				c = two
 			}
 			own := fmt.Sprintf("own::%d", w)
-			for i := range rounds {
+			// Each round has a deadline of its own: the whole run takes
+			// as long as the machine needs for 2,000 rounds, but no
+			// call may hang.
+			round := func(i int) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
 				if err := c.Set(ctx, own, i); err != nil {
-					errs <- err
-					return
+					return err
 				}
 				if got, err := keyedcache.Get[int](ctx, c, own); err != nil || got != i {
-					errs <- fmt.Errorf("worker %d read back %d, %v; want %d", w, got, err, i)
-					return
+					return fmt.Errorf("worker %d read back %d, %v; want %d", w, got, err, i)
 				}
 				if _, err := c.Incr(ctx, "counter", 1); err != nil {
-					errs <- err
-					return
+					return err
 				}
 				c.Add(ctx, fmt.Sprintf("shared::%d", i%5), w)
 				keyedcache.Get[int](ctx, c, fmt.Sprintf("shared::%d", (i+w)%5))
 				if i%10 == 0 {
 					c.DeleteChildren(ctx, "tree", w%3)
 					c.Set(ctx, c.Key("tree", w%3, i), i)
+				}
+				return nil
+			}
+			for i := range rounds {
+				if err := round(i); err != nil {
+					errs <- err
+					return
 				}
 			}
 		}()
