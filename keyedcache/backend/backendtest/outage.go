@@ -47,11 +47,15 @@ func Outage(t *testing.T, url string, srv Server) {
 	srv.Pause()
 	hung := probeDown(t, c, "hung")
 	srv.Resume()
-	eventually(t, "reads after SIGCONT", func() bool {
+	// A read that works does not mean the queue is empty yet: the replay
+	// attempt it waited for can time out on a server that has just woken
+	// on a loaded machine, and the read, whose key no queued delete
+	// covers, then goes on. The retrier replays the queue soon after.
+	eventually(t, "reads and the replay after SIGCONT", func() bool {
 		v, err := keyedcache.Get[string](ctx, c, "alive")
-		return err == nil && v == "yes"
+		return err == nil && v == "yes" && c.Stats().PendingInvalidations == 0
 	})
-	if st := c.Stats(); st.PendingInvalidations != 0 || st.ReplayedInvalidations == 0 {
+	if st := c.Stats(); st.ReplayedInvalidations == 0 {
 		t.Fatalf("after SIGCONT: %d invalidations pending, %d replayed; want 0 and some", st.PendingInvalidations, st.ReplayedInvalidations)
 	}
 	wantGone(t, c, "doomed") // the delete made while the server hung was replayed
