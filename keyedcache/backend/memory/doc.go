@@ -6,15 +6,17 @@
 // when the store is full, an incoming entry competes with the entry the
 // policy would drop, by how often each key has been asked for lately,
 // so a burst of one-off keys does not flush the hot ones. Two bounds
-// apply: max_entries (always) and max_bytes (when set; an entry counts
-// its key, its value and a fixed overhead, see [EntryOverhead]). New
-// entries reach the policy through otter's write buffer, so during a
-// burst of writes the store can hold a few hundred entries past the
-// bound until the buffer drains (measured in bench/README.md: about 500
-// over, which is +0.5% at 100,000 entries but +50% at 1,000). Each
-// entry carries its own time to live and expires exactly: a read after
-// the deadline misses even before the entry is reclaimed, and reclaimed
-// it is, so memory stays flat under churn. Every key is also kept in a
+// apply: max_entries (default 10000, or none when max_bytes alone is
+// given) and max_bytes (when set; an entry counts its key and its value
+// as the allocator rounds them up, and the heap that holds it, see
+// [EntryOverhead], so that max_bytes bounds the heap the store takes).
+// New entries reach the policy through otter's write buffer; a write
+// that finds the store more than 1/16 past a bound has otter apply the
+// buffer and evict at once, so a burst of writes takes the store at most
+// that far past it, plus an entry per goroutine writing at that moment.
+// Each entry carries its own time to live and expires exactly: a read
+// after the deadline misses even before the entry is reclaimed, and
+// reclaimed it is, so memory stays flat under churn. Every key is also kept in a
 // sorted index (B-trees, one per shard of keys), so that prefix deletes
 // cost the keys they delete and a page of keys in order from a cursor
 // (ScanKeysAfter, the staff page's key browser) costs the page, not the

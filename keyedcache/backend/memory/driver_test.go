@@ -3,7 +3,9 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,4 +114,41 @@ func TestNewBadOptions(t *testing.T) {
 			t.Errorf("New(%+v) succeeded", opts)
 		}
 	}
+}
+
+// max_bytes without max_entries bounds the store by bytes alone: the
+// default entry bound does not cap it.
+func TestOpenMaxBytesAlone(t *testing.T) {
+	ctx := context.Background()
+	b, err := open(t, "memory://?max_bytes=16MiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := b.(*memory.Store)
+	const n = 3 * memory.DefaultMaxEntries
+	for i := range n {
+		if err := s.Set(ctx, fmt.Sprintf("k::%d", i), []byte("v"), backend.NoExpiry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.BackendStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st["max_entries"] != "0" {
+		t.Errorf("max_entries = %s, want 0 (no entry bound)", st["max_entries"])
+	}
+	held := 0
+	for i := range n {
+		if _, ok, _ := s.Get(ctx, fmt.Sprintf("k::%d", i)); ok {
+			held++
+		}
+	}
+	if held != n {
+		t.Errorf("the store holds %d of %d small entries that fit in 16MiB (stats %v)", held, n, st)
+	}
+	if used, _ := strconv.ParseInt(st["bytes"], 10, 64); used > 16<<20 {
+		t.Errorf("bytes = %d, above max_bytes", used)
+	}
+
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/google/btree"
 
@@ -37,18 +38,30 @@ type index struct {
 
 type indexShard struct {
 	mu   sync.Mutex
-	next uint64                   // the last generation given out
+	next uint32                   // the last generation given out
 	keys *btree.BTreeG[indexItem] // the shard's keys, in byte order
 	_    [64]byte                 // keeps neighbouring shards' locks off one cache line
 }
 
-// indexItem is a key and the generation of its current value.
+// indexItem is a key and the generation of its current value, in 16
+// bytes: the index pays it for every key, in B-tree nodes that are half
+// to fully used. Generations are 32 bits and wrap around; a removal
+// names the current generation of its key by mistake only if the shard
+// has given out exactly 2³² generations since the one it names, while
+// otter still holds on to a replaced value, which is not seen.
 type indexItem struct {
-	key string
-	gen uint64
+	p   *byte  // the key's bytes
+	n   uint32 // the key's length
+	gen uint32
 }
 
-func byKey(a, b indexItem) bool { return a.key < b.key }
+func entry(key string, gen uint32) indexItem {
+	return indexItem{p: unsafe.StringData(key), n: uint32(len(key)), gen: gen}
+}
+
+func (it indexItem) key() string { return unsafe.String(it.p, it.n) }
+
+func byKey(a, b indexItem) bool { return a.key() < b.key() }
 
 // degree is the B-trees' minimum degree: nodes of 31 to 63 keys, so a
 // shard of a million keys is four levels deep.
@@ -71,24 +84,26 @@ func (ix *index) shard(key string) *indexShard {
 }
 
 // add registers a new value of key and returns its generation, never 0.
-func (ix *index) add(key string) uint64 {
+func (ix *index) add(key string) uint32 {
 	sh := ix.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.next++
-	sh.keys.ReplaceOrInsert(indexItem{key, sh.next})
+	if sh.next++; sh.next == 0 {
+		sh.next++
+	}
+	sh.keys.ReplaceOrInsert(entry(key, sh.next))
 	return sh.next
 }
 
 // remove unregisters key if generation gen is still its current one.
-func (ix *index) remove(key string, gen uint64) {
+func (ix *index) remove(key string, gen uint32) {
 	if gen == 0 {
 		return
 	}
 	sh := ix.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if cur, ok := sh.keys.Get(indexItem{key: key}); ok && cur.gen == gen {
+	if cur, ok := sh.keys.Get(entry(key, 0)); ok && cur.gen == gen {
 		sh.keys.Delete(cur)
 	}
 }
@@ -100,11 +115,11 @@ func (ix *index) under(prefix string) []string {
 	for i := range ix.shards {
 		sh := &ix.shards[i]
 		sh.mu.Lock()
-		sh.keys.AscendGreaterOrEqual(indexItem{key: prefix}, func(it indexItem) bool {
-			if !strings.HasPrefix(it.key, prefix) {
+		sh.keys.AscendGreaterOrEqual(entry(prefix, 0), func(it indexItem) bool {
+			if !strings.HasPrefix(it.key(), prefix) {
 				return false
 			}
-			keys = append(keys, it.key)
+			keys = append(keys, it.key())
 			return true
 		})
 		sh.mu.Unlock()
@@ -183,11 +198,11 @@ type cursor struct {
 func (c *cursor) fill(from, prefix string) bool {
 	c.keys = c.keys[:0]
 	c.sh.mu.Lock()
-	c.sh.keys.AscendGreaterOrEqual(indexItem{key: from}, func(it indexItem) bool {
-		if !strings.HasPrefix(it.key, prefix) {
+	c.sh.keys.AscendGreaterOrEqual(entry(from, 0), func(it indexItem) bool {
+		if !strings.HasPrefix(it.key(), prefix) {
 			return false
 		}
-		c.keys = append(c.keys, it.key)
+		c.keys = append(c.keys, it.key())
 		return len(c.keys) < c.n
 	})
 	c.sh.mu.Unlock()

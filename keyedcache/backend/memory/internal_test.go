@@ -48,7 +48,7 @@ func indexedKeys(s *Store) []string {
 		sh := &s.idx.shards[i]
 		sh.mu.Lock()
 		sh.keys.Ascend(func(it indexItem) bool {
-			ks = append(ks, it.key)
+			ks = append(ks, it.key())
 			return true
 		})
 		sh.mu.Unlock()
@@ -136,11 +136,11 @@ func TestMaxBytes(t *testing.T) {
 	live := liveKeys(s)
 	counted := 0
 	for _, k := range live {
-		counted += len(k) + len(value) + EntryOverhead
+		counted += int(allocSize(len(k)) + allocSize(len(value)) + EntryOverhead)
 	}
-	// 10000 / (7 + 100 + 64) = 58 entries at most
-	if counted > maxBytes || len(live) < 50 {
-		t.Errorf("%d entries counting %d bytes with max_bytes=%d; want ≤ %[3]d bytes and ≥ 50 entries",
+	// 10000 / (8 + 112 + EntryOverhead) = 31 entries at most
+	if counted > maxBytes || len(live) < 25 {
+		t.Errorf("%d entries counting %d bytes with max_bytes=%d; want ≤ %[3]d bytes and ≥ 25 entries",
 			len(live), counted, maxBytes)
 	}
 	st, _ := s.BackendStats(ctx)

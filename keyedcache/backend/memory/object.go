@@ -25,10 +25,10 @@ func (s *Store) GetObject(key string) (obj any, raw []byte, found bool) {
 	if !ok {
 		return nil, nil, false
 	}
-	if it.isObj {
-		return it.obj, nil, true
+	if it.isObj() {
+		return it.obj(), nil, true
 	}
-	return nil, it.b, true
+	return nil, it.bytes(), true
 }
 
 // SetObject stores v itself under key for ttl, whatever ByReference
@@ -40,5 +40,5 @@ func (s *Store) SetObject(key string, v any, ttl time.Duration) {
 	if s.closed.Load() {
 		return
 	}
-	s.put(key, &item{obj: v, ttl: ttl, isObj: true})
+	s.put(key, objectItem(v, ttl))
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -15,19 +16,26 @@ func (s *Store) Get(_ context.Context, key string) ([]byte, bool, error) {
 		return nil, false, ErrClosed
 	}
 	it, ok := s.c.GetIfPresent(key)
-	if !ok || it.isObj {
+	if !ok || it.isObj() {
 		return nil, false, nil
 	}
-	return clone(it.b), true, nil
+	return clone(it.bytes()), true, nil
 }
 
 // Set stores a copy of value under key for ttl (NoExpiry: for ever). A
 // negative ttl, which the core never passes, expires the entry at once.
+// A value of 4 GiB or more is refused with an error matching
+// backend.ErrTooLarge, and the key's entry is removed.
 func (s *Store) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	s.put(key, &item{b: clone(value), ttl: ttl})
+	it, err := newItem(value, ttl)
+	if err != nil {
+		s.c.Invalidate(key)
+		return err
+	}
+	s.put(key, it)
 	return nil
 }
 
@@ -38,7 +46,11 @@ func (s *Store) Add(_ context.Context, key string, value []byte, ttl time.Durati
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	return s.add(key, &item{b: clone(value), ttl: ttl}), nil
+	it, err := newItem(value, ttl)
+	if err != nil {
+		return false, err
+	}
+	return s.add(key, it), nil
 }
 
 // Delete removes key and reports whether a live entry was there.
@@ -66,22 +78,33 @@ func (s *Store) GetMany(_ context.Context, keys []string) (map[string][]byte, er
 	}
 	found := make(map[string][]byte, len(keys))
 	for _, key := range keys {
-		if it, ok := s.c.GetIfPresent(key); ok && !it.isObj {
-			found[key] = clone(it.b)
+		if it, ok := s.c.GetIfPresent(key); ok && !it.isObj() {
+			found[key] = clone(it.bytes())
 		}
 	}
 	return found, nil
 }
 
-// SetMany stores a copy of every item with one ttl.
+// SetMany stores a copy of every item with one ttl. A value Set would
+// refuse is not stored (its key's entry is removed), and the error
+// names it; the others are stored.
 func (s *Store) SetMany(_ context.Context, items map[string][]byte, ttl time.Duration) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	var first error
 	for key, value := range items {
-		s.put(key, &item{b: clone(value), ttl: ttl})
+		it, err := newItem(value, ttl)
+		if err != nil {
+			s.c.Invalidate(key)
+			if first == nil {
+				first = fmt.Errorf("key %q: %w", key, err)
+			}
+			continue
+		}
+		s.put(key, it)
 	}
-	return nil
+	return first
 }
 
 // DeleteMany removes keys and returns how many live entries were there.
@@ -106,16 +129,19 @@ func (s *Store) put(key string, it *item) {
 		s.c.Invalidate(key)
 		return
 	}
+	isNew := false
 	s.c.Compute(key, func(cur *item, found bool) (*item, otter.ComputeOp) {
 		it.gen = s.register(key, cur, found)
+		isNew = !found
 		return it, otter.WriteOp
 	})
+	s.wrote(key, it, isNew)
 }
 
 // register returns the index generation of a write over cur: a live
 // entry's own (the key stays filed, and otter reports the replacement
 // as such), or a new one.
-func (s *Store) register(key string, cur *item, found bool) uint64 {
+func (s *Store) register(key string, cur *item, found bool) uint32 {
 	if found {
 		return cur.gen
 	}
@@ -137,6 +163,9 @@ func (s *Store) add(key string, it *item) (added bool) {
 		it.gen = s.register(key, cur, found)
 		return it, otter.WriteOp
 	})
+	if added && it.ttl >= 0 {
+		s.wrote(key, it, true)
+	}
 	return added
 }
 

@@ -9,7 +9,7 @@ import (
 //
 //   - entries: the number of entries, expired ones not yet reclaimed
 //     included (an estimate while writes are in flight)
-//   - max_entries, max_bytes: the bounds (max_bytes 0: none)
+//   - max_entries, max_bytes: the bounds (0: none)
 //   - bytes: the bytes the entries count towards max_bytes (only with a
 //     byte bound; each entry counts at least max_bytes/max_entries)
 //   - evictions: entries dropped to respect a bound

@@ -27,15 +27,16 @@ func (s *Store) Incr(_ context.Context, key string, delta int64) (int64, error) 
 		return 0, ErrClosed
 	}
 	var (
-		n   int64
-		err = backend.ErrNotFound
+		n    int64
+		err  = backend.ErrNotFound
+		next *item
 	)
 	s.c.Compute(key, func(cur *item, found bool) (*item, otter.ComputeOp) {
 		if !found {
 			return cur, otter.CancelOp
 		}
-		v, perr := strconv.ParseInt(string(cur.b), 10, 64)
-		if cur.isObj || perr != nil {
+		v, perr := strconv.ParseInt(string(cur.bytes()), 10, 64)
+		if cur.isObj() || perr != nil {
 			err = backend.ErrNotNumeric
 			return cur, otter.CancelOp
 		}
@@ -45,8 +46,12 @@ func (s *Store) Incr(_ context.Context, key string, delta int64) (int64, error) 
 			return cur, otter.CancelOp
 		}
 		n, err = sum, nil
-		return &item{b: strconv.AppendInt(nil, sum, 10), ttl: keepTTL, gen: cur.gen}, otter.WriteOp
+		next = ownItem(strconv.AppendInt(nil, sum, 10), keepTTL, cur.gen)
+		return next, otter.WriteOp
 	})
+	if next != nil {
+		s.wrote(key, next, false)
+	}
 	return n, err
 }
 
@@ -57,10 +62,13 @@ func (s *Store) CompareAndSwap(_ context.Context, key string, old, value []byte,
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	next := &item{b: clone(value), ttl: ttl}
+	next, err := newItem(value, ttl)
+	if err != nil {
+		return false, err
+	}
 	swapped := false
 	s.c.Compute(key, func(cur *item, found bool) (*item, otter.ComputeOp) {
-		if !found || cur.isObj || !bytes.Equal(cur.b, old) {
+		if !found || cur.isObj() || !bytes.Equal(cur.bytes(), old) {
 			return cur, otter.CancelOp
 		}
 		swapped = true
@@ -70,6 +78,9 @@ func (s *Store) CompareAndSwap(_ context.Context, key string, old, value []byte,
 		next.gen = cur.gen
 		return next, otter.WriteOp
 	})
+	if swapped && ttl >= 0 {
+		s.wrote(key, next, false)
+	}
 	return swapped, nil
 }
 
@@ -80,7 +91,10 @@ func (s *Store) Touch(_ context.Context, key string, ttl time.Duration) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	touched := false
+	var (
+		touched bool
+		next    *item
+	)
 	s.c.Compute(key, func(cur *item, found bool) (*item, otter.ComputeOp) {
 		if !found {
 			return cur, otter.CancelOp
@@ -89,12 +103,14 @@ func (s *Store) Touch(_ context.Context, key string, ttl time.Duration) error {
 		if ttl < 0 {
 			return cur, otter.InvalidateOp
 		}
-		next := *cur
-		next.ttl = ttl
-		return &next, otter.WriteOp
+		next = cur.withTTL(ttl)
+		return next, otter.WriteOp
 	})
 	if !touched {
 		return backend.ErrNotFound
+	}
+	if next != nil {
+		s.wrote(key, next, false)
 	}
 	return nil
 }
