@@ -48,8 +48,11 @@ type Proxy struct {
 
 	trips atomic.Int64
 	conns atomic.Int64
+	seq   atomic.Int64 // connections accepted, never reset
 	up    atomic.Int64
 	down  atomic.Int64
+
+	trace atomic.Pointer[func(conn int64, up, counted bool, data []byte)]
 
 	mu     sync.Mutex
 	open   map[net.Conn]struct{}
@@ -122,6 +125,19 @@ func (p *Proxy) Reset() {
 	p.down.Store(0)
 }
 
+// Trace calls f with the bytes of every read the proxy forwards, up
+// (client to server) or down, and whether a read up counted a round trip;
+// conn numbers the connections from 1 in the order they were accepted.
+// f runs on the proxy's goroutines and must not block. Trace(nil) stops.
+// It is for finding out what a count is made of.
+func (p *Proxy) Trace(f func(conn int64, up, counted bool, data []byte)) {
+	if f == nil {
+		p.trace.Store(nil)
+		return
+	}
+	p.trace.Store(&f)
+}
+
 // Count resets the counters, runs f and returns the round trips f made.
 func (p *Proxy) Count(f func()) int64 {
 	p.Reset()
@@ -190,13 +206,13 @@ func (p *Proxy) accept() {
 		if !p.track(c) {
 			return
 		}
-		p.conns.Add(1)
 		p.wg.Add(1)
-		go p.serve(c)
+		go p.serve(c, p.seq.Add(1))
+		p.conns.Add(1)
 	}
 }
 
-func (p *Proxy) serve(client net.Conn) {
+func (p *Proxy) serve(client net.Conn, id int64) {
 	defer p.wg.Done()
 	defer p.untrack(client)
 	server, err := net.Dial("tcp", p.target)
@@ -215,32 +231,39 @@ func (p *Proxy) serve(client net.Conn) {
 		// Server to client: any reply ends the burst. Clear the flag
 		// before forwarding, so the client's next request (sent after
 		// it reads this reply) starts a new round trip.
-		pump(client, server, func(n int) {
+		pump(client, server, func(data []byte) {
 			waiting.Store(false)
-			p.down.Add(int64(n))
+			p.down.Add(int64(len(data)))
+			if f := p.trace.Load(); f != nil {
+				(*f)(id, false, false, data)
+			}
 		})
 		client.Close()
 	}()
 	// Client to server: count before forwarding, so the count is in
 	// place before the server can answer.
-	pump(server, client, func(n int) {
-		if waiting.CompareAndSwap(false, true) {
+	pump(server, client, func(data []byte) {
+		counted := waiting.CompareAndSwap(false, true)
+		if counted {
 			p.trips.Add(1)
 		}
-		p.up.Add(int64(n))
+		p.up.Add(int64(len(data)))
+		if f := p.trace.Load(); f != nil {
+			(*f)(id, true, counted, data)
+		}
 	})
 	server.Close()
 	<-done
 }
 
-// pump copies src to dst, calling seen with the size of each read before
-// writing it on.
-func pump(dst io.Writer, src io.Reader, seen func(n int)) {
+// pump copies src to dst, calling seen with each read before writing it
+// on.
+func pump(dst io.Writer, src io.Reader, seen func(data []byte)) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			seen(n)
+			seen(buf[:n])
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
