@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
+	mrand "math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -476,11 +477,27 @@ func (c *Cache) getManyStamped(ctx context.Context, keys []string) (map[string][
 	return out, nil
 }
 
+// incrWithBackend is implemented by backends that increment a number
+// after a header, checking the header against extra keys read in the
+// same round trip (memcached; see its IncrWith).
+type incrWithBackend interface {
+	IncrWith(ctx context.Context, key string, skip int, delta int64, extra []string, check func(head []byte, got [][]byte) bool) (int64, error)
+}
+
 // incrStamped is Incr under generations. The backend's own increment
-// would not keep the stamp before the number, so it is a
-// compare-and-swap loop (read-then-write on a backend without one),
-// keeping the entry's time to live where the backend reports it.
+// would not keep the stamp before the number: on a backend that can
+// increment after a header it is that; otherwise a compare-and-swap
+// loop (read-then-write on a backend without one), keeping the entry's
+// time to live where the backend reports it.
 func (c *Cache) incrStamped(ctx context.Context, key string, delta int64) (int64, error) {
+	if ib, ok := c.b.(incrWithBackend); ok {
+		tks := parentTokenKeys(key)
+		return ib.IncrWith(ctx, key, stampLen, delta, tks, func(head []byte, got [][]byte) bool {
+			c.stamps.learn(tks, got)
+			_, live := unstamp(head, got)
+			return live
+		})
+	}
 	for attempt := 0; ; attempt++ {
 		data, found, raw, _, err := c.readStamped(ctx, key)
 		if err != nil {
@@ -517,8 +534,20 @@ func (c *Cache) incrStamped(ctx context.Context, key string, delta int64) (int64
 		if err != nil || ok {
 			return n, err
 		}
-		if attempt > 100 {
+		if attempt >= maxStampedIncrAttempts {
 			return 0, errors.New("keyedcache: incr: too much contention")
+		}
+		// Another increment won: back off a little, more each time, so
+		// that many contenders take turns instead of colliding again.
+		backoff := time.Duration(mrand.Int64N(int64(min(attempt+1, 64)) * int64(20*time.Microsecond)))
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return 0, ctx.Err()
 		}
 	}
 }
+
+// maxStampedIncrAttempts bounds the compare-and-swap loop of
+// incrStamped.
+const maxStampedIncrAttempts = 1000

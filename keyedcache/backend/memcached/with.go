@@ -57,43 +57,7 @@ func (s *Store) exchange(ctx context.Context, op withOp, key string, value []byt
 	if len(extra) > 0 {
 		got = make([][]byte, len(extra))
 	}
-	var local []int              // indexes of extra on main
-	var others map[*server][]int // the others, by server
-	sks := make([]string, len(extra))
-	for i, k := range extra {
-		sks[i] = s.serverKey(k)
-		if sv := s.ring.serverFor(sks[i]); sv == main {
-			local = append(local, i)
-		} else {
-			if others == nil {
-				others = map[*server][]int{}
-			}
-			others[sv] = append(others[sv], i)
-		}
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for sv, idx := range others {
-		keys := make([]string, len(idx))
-		for j, i := range idx {
-			keys[j] = sks[i]
-		}
-		wg.Go(func() {
-			err := s.raw.getMulti(ctx, sv, keys, func(k string, v []byte) {
-				for _, i := range idx {
-					if sks[i] == k {
-						got[i] = v
-					}
-				}
-			})
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		})
-	}
+	local, sks, wait := s.readExtra(ctx, main, extra, got)
 	err = s.raw.with(ctx, main, s.timeout, func(c *rawConn) error {
 		val, found = nil, false
 		for _, i := range local {
@@ -126,35 +90,20 @@ func (s *Store) exchange(ctx context.Context, op withOp, key string, value []byt
 		if err := c.wr.Flush(); err != nil {
 			return err
 		}
-		for gets > 0 {
-			l, err := c.line()
-			if err != nil {
-				return err
-			}
-			if bytes.Equal(l, []byte("END")) {
-				gets--
-				continue
-			}
-			k, size, err := parseValueLine(l)
-			if err != nil {
-				return err
-			}
-			v := make([]byte, size+2)
-			if _, err := io.ReadFull(c.rd, v); err != nil {
-				return err
-			}
-			if !bytes.HasSuffix(v, []byte("\r\n")) {
-				return errors.New("memcached: corrupt get reply")
-			}
-			v = v[:size:size]
-			if k == sk && op != opSet {
-				val, found = v, true
-				continue
-			}
-			for _, i := range local {
-				if sks[i] == k {
-					got[i] = v
+		if gets > 0 {
+			err := c.readGetReply(func(k string, v []byte) {
+				if k == sk && op != opSet {
+					val, found = v, true
+					return
 				}
+				for _, i := range local {
+					if sks[i] == k {
+						got[i] = v
+					}
+				}
+			})
+			if err != nil {
+				return err
 			}
 		}
 		if op == opGet {
@@ -175,15 +124,100 @@ func (s *Store) exchange(ctx context.Context, op withOp, key string, value []byt
 		}
 		return &protocolError{msg: "unexpected reply " + strconv.Quote(string(l))}
 	})
-	wg.Wait()
+	if werr := wait(); err == nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, false, nil, err
-	}
-	if len(errs) > 0 {
-		return nil, false, nil, errors.Join(errs...)
 	}
 	if found && val == nil {
 		val = []byte{}
 	}
 	return val, found, got, nil
+}
+
+// readExtra starts reading the extra keys that are not on server main
+// into got, and returns the indexes of those that are (for the caller to
+// read on main), the server keys of all, and a function that waits for
+// the other servers' replies and returns their error.
+func (s *Store) readExtra(ctx context.Context, main *server, extra []string, got [][]byte) (local []int, sks []string, wait func() error) {
+	var others map[*server][]int
+	sks = make([]string, len(extra))
+	for i, k := range extra {
+		sks[i] = s.serverKey(k)
+		if sv := s.ring.serverFor(sks[i]); sv == main {
+			local = append(local, i)
+		} else {
+			if others == nil {
+				others = map[*server][]int{}
+			}
+			others[sv] = append(others[sv], i)
+		}
+	}
+	if len(others) == 0 {
+		return local, sks, func() error { return nil }
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for sv, idx := range others {
+		keys := make([]string, len(idx))
+		for j, i := range idx {
+			keys[j] = sks[i]
+		}
+		wg.Go(func() {
+			err := s.raw.getMulti(ctx, sv, keys, func(k string, v []byte) {
+				for _, i := range idx {
+					if sks[i] == k {
+						got[i] = v
+					}
+				}
+			})
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	return local, sks, func() error {
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+}
+
+// writeGet writes a get command for the keys sks[i] of local, unflushed.
+func (c *rawConn) writeGet(sks []string, local []int) {
+	c.wr.WriteString("get")
+	for _, i := range local {
+		c.wr.WriteByte(' ')
+		c.wr.WriteString(sks[i])
+	}
+	c.wr.WriteString("\r\n")
+}
+
+// readGetReply reads the reply of one get command, calling add with
+// every value.
+func (c *rawConn) readGetReply(add func(key string, value []byte)) error {
+	for {
+		l, err := c.line()
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(l, []byte("END")) {
+			return nil
+		}
+		k, size, err := parseValueLine(l)
+		if err != nil {
+			return err
+		}
+		v := make([]byte, size+2)
+		if _, err := io.ReadFull(c.rd, v); err != nil {
+			return err
+		}
+		if !bytes.HasSuffix(v, []byte("\r\n")) {
+			return errors.New("memcached: corrupt get reply")
+		}
+		add(k, v[:size:size])
+	}
 }
