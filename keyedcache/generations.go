@@ -176,8 +176,10 @@ func (sc *stampCache) learn(tks []string, toks [][]byte) {
 
 // withBackend is implemented by backends that send a read of a few
 // extra keys in the same round trip as an operation on one key
-// (memcached). got[i] holds the value of extra[i], nil when missing; the
-// extra keys are read before the operation takes effect.
+// (memcached). got[i] holds the value of extra[i], nil when missing.
+// GetWith and DeleteWith read them before the operation; SetWith may
+// read them before or after the write (a write stamped with tokens that
+// changed in between is hidden either way).
 type withBackend interface {
 	GetWith(ctx context.Context, key string, extra []string) (value []byte, found bool, got [][]byte, err error)
 	SetWith(ctx context.Context, key string, value []byte, ttl time.Duration, extra []string) (got [][]byte, err error)

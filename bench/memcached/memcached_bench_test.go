@@ -158,6 +158,23 @@ func contenders(b *testing.B, addr string) []contender {
 		},
 	}
 
+	// The backend's own one-round-trip reads and writes of a key with
+	// its parents' tokens, as the core sends them.
+	storeWith := contender{
+		name: "store-with",
+		get: func(ctx context.Context, i int) error {
+			v, found, _, err := store.GetWith(ctx, rawKey(i), tokenKeys)
+			if err == nil && !found {
+				err = fmt.Errorf("%s missed", rawKey(i))
+			}
+			return check(v, err)
+		},
+		set: func(ctx context.Context, i int) error {
+			_, err := store.SetWith(ctx, rawKey(i), value, time.Hour, tokenKeys)
+			return err
+		},
+	}
+
 	c, err := keyedcache.Open("memcached://" + addr + "?key_prefix=" + prefix + "&timeout=3600&net_timeout=" + netTimeout.String())
 	if err != nil {
 		b.Fatal(err)
@@ -172,7 +189,7 @@ func contenders(b *testing.B, addr string) []contender {
 			return c.Set(ctx, c.Key("key", i%numKeys), value)
 		},
 	}
-	return []contender{rawClient("raw", r64), rawClient("raw-idle2", raw(2)), st, kc, gens, gens1, storeGens1}
+	return []contender{rawClient("raw", r64), rawClient("raw-idle2", raw(2)), st, kc, gens, gens1, storeGens1, storeWith}
 }
 
 // load writes every key of the workload through each contender, so that
@@ -193,8 +210,8 @@ func load(b *testing.B, cs []contender) {
 
 // The contenders of the interleaved benchmarks, by name.
 var (
-	getContenders = []string{"raw", "store", "keyedcache", "raw-gens1"}
-	setContenders = []string{"raw", "store", "keyedcache"}
+	getContenders = []string{"raw", "store", "store-with", "keyedcache", "raw-gens1"}
+	setContenders = []string{"raw", "store", "store-with", "keyedcache"}
 )
 
 // rounds is how many rounds one interleaved measurement runs; each

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -26,14 +25,14 @@ func (s *Store) GetWith(ctx context.Context, key string, extra []string) (value 
 }
 
 // SetWith stores value under key for ttl (as Set) and reads the extra
-// keys in the same round trip, before the value is stored.
+// keys in the same round trip, just after the value is stored.
 func (s *Store) SetWith(ctx context.Context, key string, value []byte, ttl time.Duration, extra []string) (got [][]byte, err error) {
 	_, _, got, err = s.exchange(ctx, opSet, key, value, expiration(ttl, time.Now()), extra)
 	return got, wrap("set", err)
 }
 
 // DeleteWith deletes key, returning the value it held, and reads the
-// extra keys, in one round trip.
+// extra keys (before the delete), in one round trip.
 func (s *Store) DeleteWith(ctx context.Context, key string, extra []string) (old []byte, found bool, got [][]byte, err error) {
 	old, found, got, err = s.exchange(ctx, opDelete, key, nil, 0, extra)
 	return old, found, got, wrap("delete", err)
@@ -63,6 +62,19 @@ func (s *Store) exchange(ctx context.Context, op withOp, key string, value []byt
 		for _, i := range local {
 			got[i] = nil
 		}
+		// A set goes first, then the get: memcached then sends both
+		// replies in one segment (a get's reply is written out at once).
+		if op == opSet {
+			c.wr.WriteString("set ")
+			c.wr.WriteString(sk)
+			c.wr.WriteString(" 0 ")
+			c.wr.Write(strconv.AppendInt(c.num[:0], int64(exp), 10))
+			c.wr.WriteByte(' ')
+			c.wr.Write(strconv.AppendInt(c.num[:0], int64(len(value)), 10))
+			c.wr.WriteString("\r\n")
+			c.wr.Write(value)
+			c.wr.WriteString("\r\n")
+		}
 		gets := 0
 		if len(local) > 0 || op != opSet {
 			c.wr.WriteString("get")
@@ -77,18 +89,18 @@ func (s *Store) exchange(ctx context.Context, op withOp, key string, value []byt
 			c.wr.WriteString("\r\n")
 			gets = 1
 		}
-		switch op {
-		case opSet:
-			fmt.Fprintf(c.wr, "set %s 0 %d %d\r\n", sk, exp, len(value))
-			c.wr.Write(value)
-			c.wr.WriteString("\r\n")
-		case opDelete:
+		if op == opDelete {
 			c.wr.WriteString("delete ")
 			c.wr.WriteString(sk)
 			c.wr.WriteString("\r\n")
 		}
 		if err := c.wr.Flush(); err != nil {
 			return err
+		}
+		if op == opSet {
+			if err := c.storedReply(); err != nil {
+				return err
+			}
 		}
 		if gets > 0 {
 			err := c.readGetReply(func(k string, v []byte) {
@@ -106,23 +118,20 @@ func (s *Store) exchange(ctx context.Context, op withOp, key string, value []byt
 				return err
 			}
 		}
-		if op == opGet {
+		if op != opDelete {
 			return nil
 		}
 		l, err := c.line()
 		if err != nil {
 			return err
 		}
-		switch {
-		case op == opSet && bytes.Equal(l, []byte("STORED")):
-			return nil
-		case op == opDelete && (bytes.Equal(l, []byte("DELETED")) || bytes.Equal(l, []byte("NOT_FOUND"))):
+		if bytes.Equal(l, []byte("DELETED")) || bytes.Equal(l, []byte("NOT_FOUND")) {
 			return nil
 		}
 		if err := errorReply(l); err != nil {
 			return err
 		}
-		return &protocolError{msg: "unexpected reply " + strconv.Quote(string(l))}
+		return &protocolError{msg: "unexpected delete reply " + strconv.Quote(string(l))}
 	})
 	if werr := wait(); err == nil {
 		err = werr
@@ -220,4 +229,19 @@ func (c *rawConn) readGetReply(add func(key string, value []byte)) error {
 		}
 		add(k, v[:size:size])
 	}
+}
+
+// storedReply reads the reply of a set.
+func (c *rawConn) storedReply() error {
+	l, err := c.line()
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(l, []byte("STORED")) {
+		return nil
+	}
+	if err := errorReply(l); err != nil {
+		return err
+	}
+	return &protocolError{msg: "unexpected set reply " + strconv.Quote(string(l))}
 }
