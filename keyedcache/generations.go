@@ -73,9 +73,31 @@ func parentTokenKeys(key string) []string {
 		if j < 0 {
 			return out
 		}
-		out = append(out, tokenKey(key[:i+j]))
+		out = append(out, tokenKeys.of(key[:i+j]))
 		i += j + len(Sep)
 	}
+}
+
+// tokenKeys remembers the token keys of the prefixes seen lately, so
+// that an operation does not build them again; it forgets everything
+// when it grows past stampCacheMax.
+var tokenKeys tokenKeyMemo
+
+type tokenKeyMemo struct {
+	m sync.Map // prefix → token key
+	n atomic.Int64
+}
+
+func (tm *tokenKeyMemo) of(prefix string) string {
+	if tk, ok := tm.m.Load(prefix); ok {
+		return tk.(string)
+	}
+	tk := tokenKey(prefix)
+	if _, loaded := tm.m.LoadOrStore(strings.Clone(prefix), tk); !loaded && tm.n.Add(1) > stampCacheMax {
+		tm.m.Clear()
+		tm.n.Store(0)
+	}
+	return tk
 }
 
 // The stamp before every stored form under generations: a marker byte,
