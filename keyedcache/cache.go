@@ -43,6 +43,7 @@ type Cache struct {
 	ttlR    backend.TTLReader
 	objects backend.ObjectStore // non-nil only in by-reference mode
 	gens    bool                // delete-with-children through namespace generations
+	stamps  stampCache          // the generation tokens last read (generations.go)
 	near    *nearTier           // the process tier, or nil
 	pub     *publisher          // tells other processes' process tiers of changes, or nil
 	pend    pending             // invalidations waiting for the backend (pending.go)

@@ -1,7 +1,6 @@
 package keyedcache
 
 import (
-	"bytes"
 	"context"
 )
 
@@ -46,15 +45,7 @@ func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bo
 	if err := c.admit(ctx, key); err != nil {
 		return nil, false, err
 	}
-	pk, err := c.physical(ctx, key, false)
-	if err != nil {
-		c.fail("get", key, err)
-		return nil, false, err
-	}
-	if pk == "" {
-		return nil, false, nil
-	}
-	data, found, err = c.b.Get(ctx, pk)
+	data, found, err = c.readEntry(ctx, key)
 	if err != nil {
 		c.fail("get", key, err)
 		return nil, false, err
@@ -120,33 +111,7 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 		return false, err
 	}
 	ttl, live := c.backendTTL(opts)
-	pk, err := c.physical(ctx, key, false)
-	if err != nil {
-		c.fail("cas", key, err)
-		c.tiersForget(ctx, false, key)
-		return false, err
-	}
-	if pk == "" {
-		return false, nil
-	}
-	var swapped bool
-	switch {
-	case c.cas != nil && live:
-		swapped, err = c.cas.CompareAndSwap(ctx, pk, old, data, ttl)
-	default:
-		var cur []byte
-		var found bool
-		cur, found, err = c.b.Get(ctx, pk)
-		if err != nil || !found || !bytes.Equal(cur, old) {
-			break
-		}
-		swapped = true
-		if live {
-			err = c.b.Set(ctx, pk, data, ttl)
-		} else {
-			_, err = c.b.Delete(ctx, pk)
-		}
-	}
+	swapped, err := c.casEntry(ctx, key, old, data, ttl, live)
 	if err != nil {
 		c.fail("cas", key, err)
 		c.tiersForget(ctx, false, key)

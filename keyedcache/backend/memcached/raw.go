@@ -38,6 +38,7 @@ type rawConn struct {
 	rd       *bufio.Reader
 	wr       *bufio.Writer
 	ctxBound bool // the deadline is the context's
+	num      [20]byte
 }
 
 func newRawPool(r *ring, timeout time.Duration, maxIdle int) *rawPool {
