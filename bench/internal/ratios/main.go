@@ -36,6 +36,7 @@ func main() {
 	anchor := flag.String("anchor", "raw", "the label value of the anchor")
 	metric := flag.String("metric", "ops/s", "the metric compared (ops/s, sec/op, ns/op, …)")
 	filter := flag.String("filter", "", "only benchmarks whose name matches this regular expression")
+	reported := flag.Bool("reported", false, "summarize the ratios benchmarks report themselves (metrics named <contender>/<anchor>, as internal/interleave reports them) instead of pairing benchmarks")
 	flag.Parse()
 	var in []io.Reader
 	for _, name := range flag.Args() {
@@ -52,6 +53,10 @@ func main() {
 	var re *regexp.Regexp
 	if *filter != "" {
 		re = regexp.MustCompile(*filter)
+	}
+	if *reported {
+		summarize(in, re)
+		return
 	}
 	results := map[string][]float64{}
 	var order []string
@@ -74,7 +79,7 @@ func main() {
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	fmt.Fprintf(w, "| benchmark | %s ÷ %s=%s | rounds | min | median | max |\n|---|---|---|---|---|---|\n", *metric, *label, *anchor)
+	fmt.Fprintf(w, "| benchmark (%s ÷ the same with %s=%s) | rounds | min | median | max |\n|---|---|---|---|---|\n", *metric, *label, *anchor)
 	for _, name := range order {
 		base, ok := swap(name, *label, *anchor)
 		if !ok || base == name {
@@ -92,7 +97,7 @@ func main() {
 			continue
 		}
 		slices.Sort(ratios)
-		fmt.Fprintf(w, "| %s | | %d | %.2f | %.2f | %.2f |\n", name, len(ratios), ratios[0], median(ratios), ratios[len(ratios)-1])
+		fmt.Fprintf(w, "| %s | %d | %.2f | %.2f | %.2f |\n", name, len(ratios), ratios[0], median(ratios), ratios[len(ratios)-1])
 	}
 }
 
@@ -140,4 +145,82 @@ func median(s []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// ratioUnit matches the units of the ratio metrics internal/interleave
+// reports, "<contender>/<anchor>", and not its -min and -max, nor units
+// such as ns/op, B/op, ops/s or <name>-ns/call.
+var ratioUnit = regexp.MustCompile(`^[A-Za-z0-9+_.]+(-[A-Za-z0-9+_.]+)*/[A-Za-z0-9+_.]+(-[A-Za-z0-9+_.]+)*$`)
+
+func isRatioUnit(u string) bool {
+	if !ratioUnit.MatchString(u) || strings.HasSuffix(u, "-min") || strings.HasSuffix(u, "-max") {
+		return false
+	}
+	for _, suffix := range []string{"/op", "/s", "/call", "/read", "/page"} {
+		if strings.HasSuffix(u, suffix) {
+			return false
+		}
+	}
+	return true
+}
+
+// summarize prints, for every benchmark and ratio metric it reports,
+// min, median and max over the runs (each run a -count), and the
+// in-run spread: the lowest -min and highest -max reported.
+func summarize(in []io.Reader, re *regexp.Regexp) {
+	type key struct{ name, unit string }
+	vals := map[key][]float64{}
+	lo, hi := map[key]float64{}, map[key]float64{}
+	var order []key
+	for _, r := range in {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+				continue
+			}
+			name := strings.TrimPrefix(f[0], "Benchmark")
+			if re != nil && !re.MatchString(name) {
+				continue
+			}
+			for i := 2; i+1 < len(f); i += 2 {
+				v, err := strconv.ParseFloat(f[i], 64)
+				if err != nil {
+					continue
+				}
+				u := f[i+1]
+				switch {
+				case isRatioUnit(u):
+					k := key{name, u}
+					if _, ok := vals[k]; !ok {
+						order = append(order, k)
+						lo[k], hi[k] = v, v
+					}
+					vals[k] = append(vals[k], v)
+				case strings.HasSuffix(u, "-min") && isRatioUnit(strings.TrimSuffix(u, "-min")):
+					k := key{name, strings.TrimSuffix(u, "-min")}
+					if _, ok := lo[k]; !ok || v < lo[k] {
+						lo[k] = v
+					}
+				case strings.HasSuffix(u, "-max") && isRatioUnit(strings.TrimSuffix(u, "-max")):
+					k := key{name, strings.TrimSuffix(u, "-max")}
+					if _, ok := hi[k]; !ok || v > hi[k] {
+						hi[k] = v
+					}
+				}
+			}
+		}
+		if err := sc.Err(); err != nil {
+			log.Fatal(err)
+		}
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "| benchmark | ratio | runs | min | median | max | lowest, highest round |\n|---|---|---|---|---|---|---|\n")
+	for _, k := range order {
+		v := slices.Clone(vals[k])
+		slices.Sort(v)
+		fmt.Fprintf(w, "| %s | %s | %d | %.3g | %.3g | %.3g | %.3g, %.3g |\n", k.name, k.unit, len(v), v[0], median(v), v[len(v)-1], lo[k], hi[k])
+	}
 }
