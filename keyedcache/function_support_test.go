@@ -3,6 +3,7 @@ package keyedcache_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,6 +152,63 @@ func TestDecodeRejectsJunk(t *testing.T) {
 	for _, junk := range [][]byte{nil, {0x7e}, {0x01, 0xff, 0xff}} {
 		if err := c.Decode(junk, &s); err == nil {
 			t.Errorf("Decode(%x) succeeded", junk)
+		}
+	}
+}
+
+// TestKeyAfter checks that KeyAfter builds exactly the key Key builds
+// from the head and the same parts, whatever the head and the parts: a
+// function's results must stay under the keys they always had.
+func TestKeyAfter(t *testing.T) {
+	long := strings.Repeat("x", 120)
+	heads := [][]any{
+		{"func", "example.com/pkg.find"},
+		{"func", "a::b"},
+		{"p", 1, 2},
+		{"with space", "and:colon", "100%"},
+		{long, long},
+		{long, long, long},
+		{"func", "héllo", []byte{0xff}},
+		{""},
+		{},
+	}
+	parts := [][]any{
+		{7},
+		{-123456789},
+		{uint8(3), "x"},
+		{"plain"},
+		{"needs escape: yes"},
+		{"::lead"},
+		{"%unkeyable"},
+		{3.5, true, nil},
+		{time.Duration(90) * time.Second},
+		{time.Unix(1700000000, 5).UTC()},
+		{[]byte("bytes")},
+		{struct{ A, B int }{1, 2}},
+		{keyedcache.KV{"k": 1}},
+		{[]int{1, 2}},
+		{long},
+		{long, long},
+		{},
+	}
+	for _, prefix := range []string{"", "site1"} {
+		c, err := keyedcache.Open("memory://", keyedcache.WithKeyPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for _, hp := range heads {
+			h := c.KeyHead(hp...)
+			if h.Key() != c.Key(hp...) {
+				t.Errorf("prefix %q: KeyHead(%v).Key() = %q, want %q", prefix, hp, h.Key(), c.Key(hp...))
+			}
+			for _, pp := range parts {
+				got := c.KeyAfter(h, pp...)
+				want := c.Key(append([]any{h.Key()}, pp...)...)
+				if got != want {
+					t.Errorf("prefix %q: KeyAfter(%v, %v) = %q, want %q", prefix, hp, pp, got, want)
+				}
+			}
 		}
 	}
 }
