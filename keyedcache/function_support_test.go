@@ -212,3 +212,53 @@ func TestKeyAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidatedSince checks which deletes InvalidatedSince reports for
+// a key: its own, a parent's with children, a clear; not another key's,
+// nor a parent's without children; and, past what it keeps, every one.
+func TestInvalidatedSince(t *testing.T) {
+	ctx := context.Background()
+	c, err := keyedcache.Open("memory://", keyedcache.WithKeyPrefix("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	key := c.Key("func", "f", 1)
+	for _, tc := range []struct {
+		name string
+		del  func() error
+		want bool
+	}{
+		{"nothing", func() error { return nil }, false},
+		{"Delete of the key", func() error { _, err := c.Delete(ctx, key); return err }, true},
+		{"Delete of another key", func() error { _, err := c.Delete(ctx, "func", "f", 2); return err }, false},
+		{"Delete of the parent", func() error { _, err := c.Delete(ctx, "func", "f"); return err }, false},
+		{"Delete of a key it continues", func() error { _, err := c.Delete(ctx, "func", "f", 1, "x"); return err }, false},
+		{"DeleteMany with the key", func() error { _, err := c.DeleteMany(ctx, "a", key); return err }, true},
+		{"DeleteMany without", func() error { _, err := c.DeleteMany(ctx, "a", "b"); return err }, false},
+		{"DeleteChildren of the parent", func() error { return c.DeleteChildren(ctx, "func", "f") }, true},
+		{"DeleteChildren of the key", func() error { return c.DeleteChildren(ctx, key) }, true},
+		{"DeleteChildren of a sibling", func() error { return c.DeleteChildren(ctx, "func", "g") }, false},
+		{"DeleteChildren of a longer name", func() error { return c.DeleteChildren(ctx, "func", "f", 12) }, false},
+		{"DeleteListed", func() error { return c.DeleteListed(ctx, "func::f::1", false) }, true},
+		{"Touch to zero", func() error { _, err := c.Touch(ctx, key, 0); return err }, true},
+		{"Clear", func() error { return c.Clear(ctx) }, true},
+		{"Set", func() error { return c.Set(ctx, key, 1) }, false},
+		{"many other deletes", func() error {
+			for i := range 100 {
+				if _, err := c.Delete(ctx, "other", i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, true}, // more than it keeps: it cannot tell
+	} {
+		mark := c.Invalidations()
+		if err := tc.del(); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.InvalidatedSince(mark, key); got != tc.want {
+			t.Errorf("%s: InvalidatedSince = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
