@@ -20,10 +20,10 @@ import (
 // cached function's hit costs next to a plain keyedcache.Get hit of the
 // same value on the same cache. Load from other users drifts over
 // seconds, so rather than time each in a benchmark of its own it runs
-// rounds in which every goroutine of -cpu alternates between the two
-// every few calls, takes their ratio in each round and reports the
-// median ratio, func/get, with each one's fastest round in ns per call;
-// ns/op itself is the time of one round of both. mode=byref is memory:// with
+// short rounds of both on every goroutine of -cpu at once, takes their
+// ratio in each round and reports the median ratio, func/get, with each
+// one's fastest batch of rounds in ns per call; ns/op itself is the time
+// of one batch. mode=byref is memory:// with
 // by_reference=true, mode=copy the default memory://, mode=redis a Redis
 // server on loopback (started by internal/testserver).
 func BenchmarkHitInterleaved(b *testing.B) {
@@ -77,17 +77,19 @@ type contender struct {
 }
 
 // chunk is how many calls of one contender a goroutine makes before it
-// turns to the other: short enough that a burst of load from other users
-// of the machine falls on both.
-const chunk = 64
+// turns to the other: a round is one chunk of each, short enough (tens
+// of microseconds) that a burst of load from other users of the machine
+// seldom falls inside it, long enough that reading the clock costs
+// little next to it.
+const chunk = 256
 
-// interleave runs rounds in which GOMAXPROCS goroutines each make
-// perRound calls of each contender, alternating between them every chunk
-// calls (the first in alternate order from round to round) and timing
-// each chunk. A round's ratio is the second contender's time over the
-// first's, summed over the goroutines; the benchmark reports the median
-// of the rounds' ratios, which the machine's load moves little since
-// both contenders meet it alike, and each contender's fastest round per
+// interleave runs batches in which GOMAXPROCS goroutines each make
+// perRound calls of each contender in rounds of one chunk of each (the
+// first in alternate order from round to round), timing every chunk. A
+// round's ratio is the second contender's time over the first's; the
+// benchmark reports the median of every round's ratio, which the
+// machine's load moves little (a round that a burst of load disturbs is
+// an outlier the median ignores), and each contender's fastest batch per
 // call (its time over all goroutines divided by their number, as
 // RunParallel reports a time per call).
 func interleave(b *testing.B, perRound int, cs []contender) {
@@ -102,14 +104,18 @@ func interleave(b *testing.B, perRound int, cs []contender) {
 		mu     sync.Mutex
 		ratios []float64
 	)
-	for round := 0; b.Loop(); round++ {
+	for b.Loop() {
 		var took [2]time.Duration
 		var wg sync.WaitGroup
 		for range procs {
 			wg.Go(func() {
-				var t [2]time.Duration
-				var bad [2]int
-				for done := 0; done < perRound; done += chunk {
+				var (
+					total [2]time.Duration
+					bad   [2]int
+					mine  = make([]float64, 0, perRound/chunk+1)
+				)
+				for round := 0; round*chunk < perRound; round++ {
+					var t [2]time.Duration
 					for j := range 2 {
 						i := j ^ round&1
 						c := &cs[i]
@@ -119,14 +125,18 @@ func interleave(b *testing.B, perRound int, cs []contender) {
 								bad[i]++
 							}
 						}
-						t[i] += time.Since(start)
+						t[i] = time.Since(start)
 					}
+					total[0] += t[0]
+					total[1] += t[1]
+					mine = append(mine, float64(t[1])/float64(t[0]))
 				}
 				mu.Lock()
 				for i := range 2 {
-					took[i] += t[i]
+					took[i] += total[i]
 					cs[i].bad += bad[i]
 				}
+				ratios = append(ratios, mine...)
 				mu.Unlock()
 			})
 		}
@@ -134,12 +144,10 @@ func interleave(b *testing.B, perRound int, cs []contender) {
 		for i := range cs {
 			cs[i].best = min(cs[i].best, took[i])
 		}
-		ratios = append(ratios, float64(took[1])/float64(took[0]))
 	}
 	b.StopTimer()
-	per := func(c *contender) float64 {
-		return float64(c.best.Nanoseconds()) / float64(procs) / float64(perRound*procs)
-	}
+	calls := float64(perRound / chunk * chunk * procs)
+	per := func(c *contender) float64 { return float64(c.best.Nanoseconds()) / float64(procs) / calls }
 	for i := range cs {
 		if cs[i].bad > 0 {
 			b.Fatalf("%s: %d calls failed or returned the wrong value", cs[i].name, cs[i].bad)
