@@ -47,6 +47,7 @@ type Cache struct {
 	near    *nearTier           // the process tier, or nil
 	pub     *publisher          // tells other processes' process tiers of changes, or nil
 	pend    pending             // invalidations waiting for the backend (pending.go)
+	inval   invalidations       // the deletes made through this Cache (function_support.go)
 
 	enabled atomic.Bool
 	closed  atomic.Bool

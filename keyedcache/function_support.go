@@ -2,6 +2,9 @@ package keyedcache
 
 import (
 	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // The methods in this file give packages built on the cache (package
@@ -126,4 +129,83 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 		}
 	}
 	return swapped, nil
+}
+
+// Deletes made through a Cache are counted and the last few kept, so
+// that a package built on the cache (package function's flights, for
+// one) can tell whether something it read or began before a moment has
+// been deleted since, in this process: a computation under way must not
+// answer callers that arrive after a delete of its key.
+
+// Invalidations returns a mark for InvalidatedSince: the number of
+// deletes made through c so far — Delete, DeleteMany, DeleteChildren,
+// DeleteListed and Clear, and writes that delete (a TTL of zero or
+// less) — whether they reached the backend or were queued.
+func (c *Cache) Invalidations() uint64 { return c.inval.n.Load() }
+
+// InvalidatedSince reports whether a delete made through c after mark
+// (from Invalidations) covers key: deleted it, one of its parents with
+// its children, or everything. key must be a key as Key builds it; it
+// is not built again. When too many deletes came after mark to tell, it
+// reports true. A delete counts once it has been made, not while it is
+// under way; deletes by other processes or other Cache values are not
+// seen.
+func (c *Cache) InvalidatedSince(mark uint64, key string) bool {
+	return c.inval.n.Load() != mark && c.inval.since(mark, key)
+}
+
+// invalLog is how many of the last deletes InvalidatedSince can tell
+// apart.
+const invalLog = 64
+
+// invalidations are the deletes made through a Cache: how many, and the
+// last invalLog of them.
+type invalidations struct {
+	n    atomic.Uint64
+	mu   sync.Mutex
+	last [invalLog]invalidation
+}
+
+// invalidation is one delete: of keys, of tree and its children (isTree),
+// or of all.
+type invalidation struct {
+	keys   []string
+	tree   string
+	isTree bool
+	all    bool
+}
+
+// add counts a delete that has been made.
+func (v *invalidations) add(d invalidation) {
+	v.mu.Lock()
+	n := v.n.Load() + 1
+	v.last[n%invalLog] = d
+	v.n.Store(n)
+	v.mu.Unlock()
+}
+
+// since reports whether a delete after the mark-th covers key.
+func (v *invalidations) since(mark uint64, key string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := v.n.Load()
+	if n < mark || n-mark > invalLog {
+		return true
+	}
+	for i := mark + 1; i <= n; i++ {
+		if v.last[i%invalLog].covers(key) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *invalidation) covers(key string) bool {
+	switch {
+	case d.all:
+		return true
+	case d.isTree:
+		return beneath(key, d.tree)
+	}
+	return slices.Contains(d.keys, key)
 }

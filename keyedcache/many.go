@@ -217,5 +217,6 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	if done < len(built) {
 		c.tiersForget(ctx, false, built[done:]...)
 	}
+	c.inval.add(invalidation{keys: built})
 	return n, err
 }

@@ -351,6 +351,7 @@ func (c *Cache) deleteKey(ctx context.Context, key string) (bool, error) {
 		err = c.pend.queue(c, err, pendOp{kind: pendKey, key: key})
 	}
 	c.tiersForget(ctx, err == nil, key)
+	c.inval.add(invalidation{keys: []string{key}})
 	return existed, err
 }
 
@@ -389,6 +390,7 @@ func (c *Cache) deleteTree(ctx context.Context, key string) error {
 		err = c.pend.queue(c, err, pendOp{kind: pendTree, key: key})
 	}
 	c.tiersForgetTree(ctx, err == nil, key)
+	c.inval.add(invalidation{tree: key, isTree: true})
 	return err
 }
 
@@ -425,6 +427,7 @@ func (c *Cache) Clear(ctx context.Context) error {
 		err = c.pend.queue(c, err, pendOp{kind: pendAll})
 	}
 	c.tiersForgetAll(ctx, err == nil)
+	c.inval.add(invalidation{all: true})
 	return err
 }
 
