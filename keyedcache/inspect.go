@@ -32,9 +32,8 @@ var ErrCannotList = fmt.Errorf("keyedcache: the backend cannot list its keys: %w
 const tokenPrefix = "%gen" + Sep
 
 // listed maps a backend key to its listed key. It reports false for a
-// generation token, and for a key under generations whose logical key
-// cannot be recovered (unmapped): one so long that it was shortened to a
-// hash, or one no cache of this package wrote.
+// key outside the alias and for a generation token. (unmapped is always
+// false: under generations entries are stored under their own keys.)
 func (c *Cache) listed(bkey string) (key string, ok, unmapped bool) {
 	if !strings.HasPrefix(bkey, c.prefix) {
 		return "", false, false
@@ -48,18 +47,18 @@ func (c *Cache) listed(bkey string) (key string, ok, unmapped bool) {
 // ScanKeys calls fn with the listed key of every live entry of the alias
 // whose listed key starts with prefix, in no particular order, until fn
 // returns false. complete is false when the listing may miss keys: the
-// backend said so (it samples or truncates), or, under namespace
-// generations, a stored key was too long to map back to its key.
+// backend said so (it samples or truncates).
 //
 // Without a backend.KeyLister it returns ErrCannotList. Keys written or
 // deleted while it runs may be listed or not.
 //
 // Without generations fn is called while the backend lists, so whether fn
 // may use the cache depends on the backend: collect and act afterwards.
-// Under generations (backends without prefix delete), entries of
-// deleted generations stay in the backend until they expire; ScanKeys
-// gathers the candidate keys first, then checks each against the current
-// tokens (a few reads per key) and passes only live ones to fn.
+// Under generations (backends without prefix delete), entries hidden by
+// a delete with children stay in the backend until they expire or are
+// overwritten; ScanKeys gathers the candidate keys first, then reads
+// each with its parents' tokens (one round trip per key) and passes only
+// live ones to fn.
 func (c *Cache) ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (complete bool, err error) {
 	kl, ok := c.b.(backend.KeyLister)
 	if !ok {
