@@ -23,6 +23,7 @@ type engine[R any] struct {
 	st         *counters
 	flights    flights[R]         // once per process, by key
 	group      singleflight.Group // once per process, by key, for Fill
+	fillMarks  sync.Map           // group key → the cache's deletes when its fill began
 	refreshing sync.Map           // keys with a background refresh under way here
 	head       atomic.Pointer[head]
 

@@ -201,3 +201,46 @@ func TestCacheDeleteDuringRead(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupcacheCacheDeleteStartsNewFill checks on groupcache, where a
+// call asks the backend to fill, that a call after a delete of the
+// function's results through the Cache does not join the fill begun
+// before it.
+func TestGroupcacheCacheDeleteStartsNewFill(t *testing.T) {
+	ctx := context.Background()
+	c := openGroupcache(t)
+	g := newGated()
+	f := function.New(g.fn, function.WithCache(c), function.WithName(uniqueName(t)), function.WithTTL(time.Hour))
+	first := make(chan string)
+	go func() {
+		v, err := f.Call(ctx, 1)
+		if err != nil {
+			t.Error(err)
+		}
+		first <- v
+	}()
+	waitStarted(t, g)
+	if err := c.DeleteChildren(ctx, "func"); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan string)
+	go func() {
+		v, err := f.Call(ctx, 1)
+		if err != nil {
+			t.Error(err)
+		}
+		second <- v
+	}()
+	select {
+	case <-g.started:
+		g.release <- struct{}{}
+		g.release <- struct{}{}
+	case <-time.After(10 * time.Second):
+		close(g.release)
+		a, b := <-first, <-second
+		t.Fatalf("no computation after the delete: both calls got %q, %q", a, b)
+	}
+	if a, b := <-first, <-second; a == b {
+		t.Fatalf("both calls got %q: the call after the delete joined the fill before it", a)
+	}
+}
