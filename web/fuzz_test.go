@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -138,6 +139,94 @@ func FuzzStaffPage(f *testing.F) {
 		}
 		if strings.Contains(string(got), "hunter2") {
 			t.Fatalf("%s %s?%s: a redacted value shows", method, path, query)
+		}
+	})
+}
+
+// FuzzLogin sends requests with fuzzed Basic credentials, client
+// addresses, X-Forwarded-For headers and request URIs to the staff page
+// behind Basic authentication, with and without a login URL: only the
+// right credentials get in; the others get a 401 with its challenge, a
+// redirect to the login URL that brings them back where they asked, or a
+// 429 when they failed too often; never a 5xx or a panic; and the
+// login limit remembers no more clients than it may.
+func FuzzLogin(f *testing.F) {
+	users := map[string]string{"ann": "correct horse", "bob": "battery staple"}
+	for _, s := range []struct{ auth, xff, remote, uri string }{
+		{"Basic YW5uOmNvcnJlY3QgaG9yc2U=", "", "192.0.2.1:1234", "/cache/"},
+		{"Basic YW5uOndyb25n", "", "192.0.2.1:1234", "/cache/?alias=x"},
+		{"Basic !!!", "198.51.100.7, 10.0.0.1", "10.0.0.2:80", "/cache/key?key=a%20b"},
+		{"Basic Ym9iOmJhdHRlcnkgc3RhcGxl", "2001:db8::1, [::1]:7", "[::1]:9", "/cache/api/stats"},
+		{"Bearer x", "x, y, 10.1.1.1", "10.0.0.9:1", "/cache/%zz"},
+		{"", "", "no-port", "/cache/\r\nLocation: //evil"},
+		{"basic YW5uOmNvcnJlY3QgaG9yc2U=", "::ffff:10.0.0.1", "[fe80::1%eth0]:5", "//evil.example/"},
+	} {
+		f.Add(s.auth, s.xff, s.remote, s.uri)
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	limit := web.LoginLimit{Clients: 50}
+	auth, err := web.BasicAuth("staff page", users)
+	if err != nil {
+		f.Fatal(err)
+	}
+	reg := keyedcache.NewRegistry()
+	f.Cleanup(func() { reg.Close() })
+	if err := reg.Configure(map[string]string{"default": "memory://"}, keyedcache.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
+		f.Fatal(err)
+	}
+	opts := web.Options{Registry: reg, Logger: slog.New(slog.DiscardHandler), Auth: auth, LoginLimit: limit, TrustedProxies: trusted}
+	plainH := web.New(opts)
+	opts.LoginURL = "/login?from=staff"
+	loginH := web.New(opts)
+
+	f.Fuzz(func(t *testing.T, authz, xff, remote, uri string) {
+		for _, h := range []*web.Handler{plainH, loginH} {
+			req, err := http.NewRequest(http.MethodGet, "http://staff.example/cache/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.RequestURI = uri
+			req.RemoteAddr = remote
+			req.Header["Authorization"] = []string{authz}
+			req.Header["X-Forwarded-For"] = []string{xff}
+			name, pass, basic := req.BasicAuth()
+			right := basic && users[name] == pass && pass != ""
+
+			rec := httptest.NewRecorder()
+			http.StripPrefix("/cache", h).ServeHTTP(rec, req)
+			res := rec.Result()
+			if res.Header.Get("Content-Security-Policy") == "" {
+				t.Fatalf("status %d without the security headers", res.StatusCode)
+			}
+			switch res.StatusCode {
+			case http.StatusOK:
+				if !right {
+					t.Fatalf("Authorization %q (user %q, password %q) got in", authz, name, pass)
+				}
+			case http.StatusUnauthorized:
+				if right || !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), `Basic realm=`) {
+					t.Fatalf("Authorization %q: 401 with challenge %q", authz, res.Header.Get("WWW-Authenticate"))
+				}
+			case http.StatusFound:
+				next := uri
+				if next == "" { // a request made in the program: the path the page saw
+					next = "/"
+				}
+				loc, err := url.Parse(res.Header.Get("Location"))
+				if right || h != loginH || err != nil || loc.Path != "/login" || loc.Host != "" || loc.Query().Get("from") != "staff" ||
+					loc.Query().Get("next") != next {
+					t.Fatalf("Authorization %q, URI %q: redirect to %q", authz, uri, res.Header.Get("Location"))
+				}
+			case http.StatusTooManyRequests:
+				if res.Header.Get("Retry-After") == "" {
+					t.Fatalf("429 without Retry-After")
+				}
+			default:
+				t.Fatalf("Authorization %q from %q (X-Forwarded-For %q): status %d", authz, remote, xff, res.StatusCode)
+			}
+			if n := web.RememberedClients(h); n > limit.Clients {
+				t.Fatalf("the login limit remembers %d clients, at most %d allowed", n, limit.Clients)
+			}
 		}
 	})
 }
