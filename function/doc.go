@@ -83,9 +83,13 @@
 // result, but it is not stored, and the next call computes afresh. (On a
 // backend without compare-and-swap the core compares and then writes,
 // which leaves a small window.) Calls in one process that joined a
-// computation before a delete share its result; Delete and
-// CacheDeleteFunction make later calls in the same process start a new
-// one.
+// computation (or a read of the cache) before a delete share its result;
+// a delete made in the same process — with Delete, CacheDeleteFunction,
+// or through the Cache itself (keyedcache.Cache's Delete, DeleteMany,
+// DeleteChildren, DeleteListed, Clear) — makes later calls start a new
+// one. A delete made by another process reaches a computation here
+// through its claim only: calls here that join it after that delete still
+// get its result, which is not stored.
 //
 // # On groupcache
 //

@@ -23,6 +23,7 @@ type engine[R any] struct {
 	st         *counters
 	flights    flights[R]         // once per process, by key
 	group      singleflight.Group // once per process, by key, for Fill
+	fillMarks  sync.Map           // group key → the cache's deletes when its fill began
 	refreshing sync.Map           // keys with a background refresh under way here
 	head       atomic.Pointer[head]
 
@@ -35,7 +36,7 @@ type engine[R any] struct {
 type head struct {
 	c       *keyedcache.Cache
 	key     string
-	part    any // key as a key part, boxed once
+	kh      keyedcache.KeyHead // key, for building the keys of calls
 	fill    backend.Filler
 	cbor    bool // the cache's codec is CBOR, whose stored forms start with tag
 	tag     byte
@@ -77,8 +78,8 @@ func (e *engine[R]) cache() (*keyedcache.Cache, *head, error) {
 func (e *engine[R]) headOf(c *keyedcache.Cache) *head {
 	h := e.head.Load()
 	if h == nil || h.c != c {
-		h = &head{c: c, key: c.Key("func", e.name), fill: filler(c), local: c.InProcess(), objects: c.ByReference()}
-		h.part = h.key
+		kh := c.KeyHead("func", e.name)
+		h = &head{c: c, key: kh.Key(), kh: kh, fill: filler(c), local: c.InProcess(), objects: c.ByReference()}
 		if c.Codec() == keyedcache.CBOR {
 			if probe, err := c.Encode(entry[struct{}]{}); err == nil && len(probe) > 1 && probe[1] == cborArray7 {
 				h.cbor, h.tag = true, probe[0]
@@ -98,7 +99,7 @@ func (e *engine[R]) key1(c *keyedcache.Cache, h *head, a any) string {
 	if e.set.key != nil {
 		return e.key(c, h, a)
 	}
-	return c.Key(h.part, a)
+	return c.KeyAfter(h.kh, a)
 }
 
 // key returns the key of one call: the head, then the arguments (or what
@@ -110,12 +111,8 @@ func (e *engine[R]) key(c *keyedcache.Cache, h *head, args ...any) string {
 	switch len(args) {
 	case 0:
 		return h.key
-	case 1:
-		return c.Key(h.part, args[0])
-	case 2:
-		return c.Key(h.part, args[0], args[1])
 	}
-	return c.Key(append([]any{h.part}, args...)...)
+	return c.KeyAfter(h.kh, args...)
 }
 
 // ttl is how long a result stays fresh on c.
@@ -180,6 +177,35 @@ func (e *engine[R]) lookup(ctx context.Context, c *keyedcache.Cache, h *head, ke
 	default:
 		l.out = missed // a failed read too: the flight reads again and claims
 	}
+}
+
+// hit returns the entry of key's slot, in a by-reference store, if it
+// holds a fresh result or cached error: the whole of a hit there, which
+// copies nothing. Anything else (ok false) takes lookup's way.
+func (e *engine[R]) hit(c *keyedcache.Cache, h *head, key string) (ent *entry[R], ok bool) {
+	if !h.objects || e.ttl(c) <= 0 {
+		return nil, false
+	}
+	obj, raw, found := c.GetObject(key)
+	if !found || raw != nil {
+		return nil, false
+	}
+	s, isSlot := obj.(*slot[R])
+	if !isSlot {
+		return nil, false
+	}
+	p := s.cur.Load()
+	return p, p.fresh()
+}
+
+// answerHit counts a hit and returns its entry's result.
+func (e *engine[R]) answerHit(key string, ent *entry[R]) (R, error) {
+	e.st.hits.Add(1)
+	if ent.State == stateError {
+		var zero R
+		return zero, &CachedError{Func: e.name, Key: key, Msg: ent.Err}
+	}
+	return ent.V, nil
 }
 
 // answer returns a found entry's result.

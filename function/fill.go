@@ -328,7 +328,7 @@ func (e *engine[R]) after(l *claim[R], res result[R]) (next entry[R], ttl time.D
 		if ttl == keyedcache.Forever {
 			return next, ttl, true
 		}
-		next.Fresh = now.Add(ttl).UnixNano()
+		next.freshFor(now, ttl)
 		if e.set.stale > 0 {
 			next.Stale = next.Fresh + int64(e.set.stale)
 			ttl += e.set.stale
@@ -336,7 +336,9 @@ func (e *engine[R]) after(l *claim[R], res result[R]) (next entry[R], ttl time.D
 		return next, ttl, true
 	case res.pe == nil && e.set.errorTTL > 0 && !isContextErr(res.err) && l.ent.State == statePending:
 		// (A failed refresh keeps the stale result rather than cache the error.)
-		return entry[R]{State: stateError, Err: res.err.Error(), Fresh: now.Add(e.set.errorTTL).UnixNano()}, e.set.errorTTL, true
+		next := entry[R]{State: stateError, Err: res.err.Error()}
+		next.freshFor(now, e.set.errorTTL)
+		return next, e.set.errorTTL, true
 	}
 	next = e.freed(l)
 	return next, next.keepFor(now), false

@@ -140,7 +140,16 @@ func (e *engine[R]) viaFill(ctx context.Context, c *keyedcache.Cache, key string
 	if ttl == keyedcache.Forever {
 		ttl = backend.NoExpiry
 	}
-	ch := e.group.DoChan(e.flightKey(fkey), func() (any, error) {
+	gk := e.flightKey(fkey)
+	if m, ok := e.fillMarks.Load(gk); ok && c.InvalidatedSince(m.(uint64), key) {
+		// The fill under way began before a delete of key made here: a
+		// call after the delete starts one of its own (see flights.join).
+		e.group.Forget(gk)
+	}
+	ch := e.group.DoChan(gk, func() (any, error) {
+		mark := c.Invalidations()
+		e.fillMarks.Store(gk, mark)
+		defer e.fillMarks.CompareAndDelete(gk, mark)
 		p := new(probe[R])
 		ctx := context.WithValue(context.WithoutCancel(ctx), probeKey{}, p)
 		data, err := f.Fill(ctx, e.name, fkey, ttl)

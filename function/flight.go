@@ -28,6 +28,7 @@ type flight[R any] struct {
 	missed    bool          // the read found no result; every caller is counted as a miss
 	gone      chan struct{} // closed when the last caller leaves a computation
 	left      bool          // gone is closed
+	mark      uint64        // the cache's deletes when it began (keyedcache.Cache.Invalidations)
 }
 
 // flights are the flights under way, by flight key, in shards so that
@@ -49,18 +50,25 @@ func (t *flights[R]) shard(fk string) *struct {
 	return &t.shards[maphash.String(t.seed, fk)%uint64(len(t.shards))]
 }
 
-// join returns the flight of fk, making one (leader) if there is none.
-func (t *flights[R]) join(fk string, how start) (f *flight[R], leader bool) {
+// join returns the flight of fk, making one (leader) if there is none,
+// or if the one there began before a delete of key made through c: what
+// it read or computes may be older than the delete, and must not answer
+// a call made after it. (The flight goes on for the callers it has; its
+// result is not stored, since the delete removed its claim.)
+func (t *flights[R]) join(fk string, how start, c *keyedcache.Cache, key string) (f *flight[R], leader bool) {
 	s := t.shard(fk)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f = s.m[fk]; f != nil {
+	if f = s.m[fk]; f != nil && (c == nil || !c.InvalidatedSince(f.mark, key)) {
 		return f, false
 	}
 	if s.m == nil {
 		s.m = make(map[string]*flight[R])
 	}
 	f = &flight[R]{reading: how == readFirst}
+	if c != nil {
+		f.mark = c.Invalidations()
+	}
 	s.m[fk] = f
 	return f, true
 }
@@ -120,7 +128,7 @@ func (e *engine[R]) flight(ctx context.Context, c *keyedcache.Cache, h *head, ke
 	var zero R
 	for {
 		fk := e.flightKey(key)
-		f, leader := e.flights.join(fk, how)
+		f, leader := e.flights.join(fk, how, c, key)
 		pending := f.enter(e.st, counted)
 		if leader && !e.lead(ctx, fk, f, c, h, key, how, compute) {
 			f.leave()

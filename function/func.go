@@ -45,6 +45,9 @@ func (f *Func[A, R]) Call(ctx context.Context, a A) (R, error) {
 	var key string
 	if c != nil {
 		key = f.e.key1(c, h, a)
+		if ent, ok := f.e.hit(c, h, key); ok {
+			return f.e.answerHit(key, ent)
+		}
 	}
 	var l look[R]
 	f.e.lookup(ctx, c, h, key, &l)

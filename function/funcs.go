@@ -35,6 +35,9 @@ func (f *Func0[R]) Call(ctx context.Context) (R, error) {
 	var key string
 	if kc != nil {
 		key = f.e.key(kc, h)
+		if ent, ok := f.e.hit(kc, h, key); ok {
+			return f.e.answerHit(key, ent)
+		}
 	}
 	var l look[R]
 	f.e.lookup(ctx, kc, h, key, &l)
@@ -119,6 +122,9 @@ func (f *Func2[A, B, R]) Call(ctx context.Context, a A, b B) (R, error) {
 	var key string
 	if kc != nil {
 		key = f.e.key(kc, h, a, b)
+		if ent, ok := f.e.hit(kc, h, key); ok {
+			return f.e.answerHit(key, ent)
+		}
 	}
 	var l look[R]
 	f.e.lookup(ctx, kc, h, key, &l)
@@ -203,6 +209,9 @@ func (f *Func3[A, B, C, R]) Call(ctx context.Context, a A, b B, c C) (R, error) 
 	var key string
 	if kc != nil {
 		key = f.e.key(kc, h, a, b, c)
+		if ent, ok := f.e.hit(kc, h, key); ok {
+			return f.e.answerHit(key, ent)
+		}
 	}
 	var l look[R]
 	f.e.lookup(ctx, kc, h, key, &l)

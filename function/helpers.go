@@ -37,7 +37,7 @@ func (e *engine[R]) store(ctx context.Context, key string, r R) error {
 	ttl := e.ttl(c)
 	ent := entry[R]{State: stateValue, V: r}
 	if ttl != keyedcache.Forever && ttl > 0 {
-		ent.Fresh = time.Now().Add(ttl).UnixNano()
+		ent.freshFor(time.Now(), ttl)
 		if e.set.stale > 0 {
 			ent.Stale = ent.Fresh + int64(e.set.stale)
 			ttl += e.set.stale

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"keyedcache.dev/keyedcache"
 )
@@ -40,8 +41,9 @@ type Stats struct {
 // counters are the live figures behind Stats, shared by every wrapper of
 // one name.
 type counters struct {
-	hits, misses, fills, computations, computeNanos, leaseWaits, staleServed atomic.Uint64
-	refreshes, discarded, errors, unclaimed, funcErrors, panics              atomic.Uint64
+	hits                                                               striped // on every hit, from every core at once
+	misses, fills, computations, computeNanos, leaseWaits, staleServed atomic.Uint64
+	refreshes, discarded, errors, unclaimed, funcErrors, panics        atomic.Uint64
 	// epoch changes when every result of the function is deleted in this
 	// process, so that calls after it do not join a computation begun
 	// before it.
@@ -120,4 +122,30 @@ func StatsOf(name string) (Stats, bool) {
 
 func init() {
 	keyedcache.RegisterStatsSource("functions", func() any { return AllStats() })
+}
+
+// striped is a counter striped over cache lines, so that cores counting
+// at once do not pass one line between them: hits are counted on every
+// call. A goroutine keeps to one stripe, chosen by the address of its
+// stack, as keyedcache's own counters do (only the address is used,
+// never the memory).
+type striped struct {
+	s [8]struct {
+		n atomic.Uint64
+		_ [56]byte
+	}
+}
+
+func (c *striped) Add(d uint64) {
+	var here byte
+	sp := uintptr(unsafe.Pointer(&here))
+	sp ^= sp >> 17 // stacks are at least 2 KiB apart; mix the higher bits down
+	c.s[(sp>>11)&uintptr(len(c.s)-1)].n.Add(d)
+}
+
+func (c *striped) Load() (n uint64) {
+	for i := range c.s {
+		n += c.s[i].n.Load()
+	}
+	return n
 }

@@ -46,10 +46,12 @@ type Cache struct {
 	// in copy mode on a backend that can, without generations or a
 	// process tier.
 	decoded backend.DecodedKeeper
-	gens    bool       // delete-with-children through namespace generations
-	near    *nearTier  // the process tier, or nil
-	pub     *publisher // tells other processes' process tiers of changes, or nil
-	pend    pending    // invalidations waiting for the backend (pending.go)
+	gens    bool          // delete-with-children through namespace generations
+	stamps  stampCache    // the generation tokens last read (generations.go)
+	near    *nearTier     // the process tier, or nil
+	pub     *publisher    // tells other processes' process tiers of changes, or nil
+	pend    pending       // invalidations waiting for the backend (pending.go)
+	inval   invalidations // the deletes made through this Cache (function_support.go)
 
 	enabled atomic.Bool
 	closed  atomic.Bool
@@ -119,47 +121,8 @@ func inProcess(scheme string) bool { return scheme == "memory" || scheme == "dum
 // An unknown scheme, an unknown parameter or a bad value is a
 // *backend.ConfigError that names it and lists what is valid.
 func Open(rawURL string, opts ...Option) (*Cache, error) {
-	u, err := url.Parse(rawURL)
+	u, drv, own, s, err := parseURL(rawURL)
 	if err != nil {
-		return nil, &backend.ConfigError{Reason: "not a URL: " + err.Error()}
-	}
-	drv, ok := backend.Lookup(u.Scheme)
-	if !ok {
-		return nil, &backend.ConfigError{URL: backend.Redact(u), Reason: fmt.Sprintf("unknown scheme %q (did you import its package?)", u.Scheme), Valid: backend.Schemes()}
-	}
-	var s settings
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil { // u.Query would drop the bad pair (a ";", say) silently
-		return nil, &backend.ConfigError{URL: backend.Redact(u), Reason: "bad query: " + err.Error()}
-	}
-	if err := checkRepeated(u, q); err != nil {
-		return nil, err
-	}
-	common := backend.Config{URL: u, Params: url.Values{}}
-	own := url.Values{}
-	known := slices.Clone(commonParams)
-	if !inProcess(u.Scheme) {
-		known = append(known, nearParams...)
-	}
-	for name, vals := range q {
-		switch {
-		case paramKnown(known, name):
-			common.Params[name] = vals
-		case paramKnown(drv.Params, name):
-			own[name] = vals
-		default:
-			var valid []string
-			for _, p := range append(known, drv.Params...) {
-				valid = append(valid, p.Name)
-			}
-			reason := "unknown parameter for " + u.Scheme + "://"
-			if paramKnown(nearParams, name) {
-				reason = u.Scheme + ":// keeps its entries in this process already (or none): a process tier is for shared backends"
-			}
-			return nil, &backend.ConfigError{URL: backend.Redact(u), Param: name, Reason: reason, Valid: valid}
-		}
-	}
-	if err := s.fromParams(common); err != nil {
 		return nil, err
 	}
 	for _, o := range opts {
@@ -182,6 +145,79 @@ func Open(rawURL string, opts ...Option) (*Cache, error) {
 		c.url = backend.Redact(u)
 	}
 	return c, nil
+}
+
+// parseURL reads rawURL: its scheme's driver, the parameters meant for
+// the driver and the core's settings. It opens nothing.
+func parseURL(rawURL string) (u *url.URL, drv backend.Driver, own url.Values, s settings, err error) {
+	fail := func(e error) (*url.URL, backend.Driver, url.Values, settings, error) {
+		return nil, backend.Driver{}, nil, settings{}, e
+	}
+	u, err = url.Parse(rawURL)
+	if err != nil {
+		return fail(&backend.ConfigError{Reason: "not a URL: " + err.Error()})
+	}
+	drv, ok := backend.Lookup(u.Scheme)
+	if !ok {
+		return fail(&backend.ConfigError{URL: backend.Redact(u), Reason: fmt.Sprintf("unknown scheme %q (did you import its package?)", u.Scheme), Valid: backend.Schemes()})
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil { // u.Query would drop the bad pair (a ";", say) silently
+		return fail(&backend.ConfigError{URL: backend.Redact(u), Reason: "bad query: " + err.Error()})
+	}
+	if err := checkRepeated(u, q); err != nil {
+		return fail(err)
+	}
+	common := backend.Config{URL: u, Params: url.Values{}}
+	own = url.Values{}
+	known := slices.Clone(commonParams)
+	if !inProcess(u.Scheme) {
+		known = append(known, nearParams...)
+	}
+	for name, vals := range q {
+		switch {
+		case paramKnown(known, name):
+			common.Params[name] = vals
+		case paramKnown(drv.Params, name):
+			own[name] = vals
+		default:
+			var valid []string
+			for _, p := range append(known, drv.Params...) {
+				valid = append(valid, p.Name)
+			}
+			reason := "unknown parameter for " + u.Scheme + "://"
+			if paramKnown(nearParams, name) {
+				reason = u.Scheme + ":// keeps its entries in this process already (or none): a process tier is for shared backends"
+			}
+			return fail(&backend.ConfigError{URL: backend.Redact(u), Param: name, Reason: reason, Valid: valid})
+		}
+	}
+	if err := s.fromParams(common); err != nil {
+		return fail(err)
+	}
+	return u, drv, own, s, nil
+}
+
+// Validate returns the *backend.ConfigError Open would return for
+// rawURL's scheme, parameters and values, without opening anything: no
+// connection, listener, goroutine or file. A nil error does not promise
+// that Open succeeds: what only opening can tell (a server that does not
+// answer, a directory that cannot be written, a certificate file that
+// does not parse, a backend that cannot keep a process tier's log) is
+// left to Open.
+func Validate(rawURL string) error {
+	u, drv, own, s, err := parseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	if _, err := s.prefix(); err != nil {
+		err.URL = backend.Redact(u)
+		return err
+	}
+	if drv.Validate == nil {
+		return nil
+	}
+	return drv.Validate(backend.Config{URL: u, Params: own})
 }
 
 // checkRepeated refuses a parameter given more than once
@@ -243,6 +279,22 @@ func New(b backend.Backend, opts ...Option) (*Cache, error) {
 	return newCache(b, s)
 }
 
+// prefix is what every key of a cache with settings s starts with: the
+// escaped key_prefix and the version, each followed by Sep.
+func (s *settings) prefix() (string, *backend.ConfigError) {
+	var prefix string
+	if s.keyPrefix != nil && *s.keyPrefix != "" {
+		prefix = string(appendText(nil, *s.keyPrefix)) + Sep
+	}
+	if s.version > 0 {
+		prefix += "v" + strconv.Itoa(s.version) + Sep
+	}
+	if len(prefix) > backend.MaxKeyLen/2 {
+		return "", &backend.ConfigError{Param: "key_prefix", Value: *s.keyPrefix, Reason: "too long: keys must fit in 250 bytes"}
+	}
+	return prefix, nil
+}
+
 func newCache(b backend.Backend, s settings) (*Cache, error) {
 	c := &Cache{alias: s.alias, b: b, timeout: s.timeout, codec: s.codec, log: s.logger, stats: new(counters)}
 	c.pend.stop = make(chan struct{})
@@ -262,15 +314,11 @@ func newCache(b backend.Backend, s settings) (*Cache, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	if s.keyPrefix != nil && *s.keyPrefix != "" {
-		c.prefix = string(appendText(nil, *s.keyPrefix)) + Sep
+	prefix, perr := s.prefix()
+	if perr != nil {
+		return nil, perr
 	}
-	if s.version > 0 {
-		c.prefix += "v" + strconv.Itoa(s.version) + Sep
-	}
-	if len(c.prefix) > backend.MaxKeyLen/2 {
-		return nil, &backend.ConfigError{Param: "key_prefix", Value: *s.keyPrefix, Reason: "too long: keys must fit in 250 bytes"}
-	}
+	c.prefix = prefix
 	c.multi, _ = b.(backend.Multi)
 	c.prefixD, _ = b.(backend.PrefixDeleter)
 	c.toucher, _ = b.(backend.Toucher)

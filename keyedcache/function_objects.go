@@ -1,6 +1,10 @@
 package keyedcache
 
-import "keyedcache.dev/keyedcache/backend"
+import (
+	"bytes"
+
+	"keyedcache.dev/keyedcache/backend"
+)
 
 // The methods in this file tell packages built on the cache (package
 // function, for one) how its entries are kept, so that they can take the
@@ -32,4 +36,49 @@ func (c *Cache) GetObject(key string) (obj any, raw []byte, found bool) {
 		return nil, nil, false
 	}
 	return c.objects.GetObject(key)
+}
+
+// A KeyHead is a key prepared to be continued: packages built on the
+// cache (package function, for one) build many keys under one head, and
+// KeyAfter continues it without going through the head's text again.
+type KeyHead struct {
+	key   string
+	part  any  // key, boxed once, as a part for Key
+	plain bool // Key copies key as it is when it comes first: KeyAfter may append to it
+}
+
+// KeyHead returns the key Key builds from parts, prepared for KeyAfter.
+func (c *Cache) KeyHead(parts ...any) KeyHead {
+	k := c.Key(parts...)
+	return KeyHead{key: k, part: k, plain: k != emptyMarker && !c.unkeyable(k) && isBuiltKey(c.prefix, k)}
+}
+
+// Key returns the key itself.
+func (h KeyHead) Key() string { return h.key }
+
+// KeyAfter returns c.Key(h.Key(), parts...), the key h continued by
+// parts. Parts that are strings, numbers, booleans, times, durations,
+// byte slices or nil are appended to the head as it is; any other part
+// takes Key's own way. h must come from c (or a cache of the same key
+// prefix).
+func (c *Cache) KeyAfter(h KeyHead, parts ...any) string {
+	if !h.plain || len(parts) == 0 {
+		return c.Key(append([]any{h.part}, parts...)...)
+	}
+	var arr [256]byte
+	b := append(arr[:0], h.key...)
+	for _, p := range parts {
+		nb, ok := appendScalar(b, p, false)
+		if !ok {
+			return c.Key(append([]any{h.part}, parts...)...)
+		}
+		b = nb
+	}
+	// What Key does last. The head holds no unkeyable marker, and none
+	// can begin in it and end in a part: a part begins with "::", which
+	// the marker does not hold.
+	if bytes.Contains(b[len(h.key):], unkeyable) {
+		return c.prefix + unkeyableMarker
+	}
+	return fitKey(b)
 }

@@ -1,8 +1,10 @@
 package keyedcache
 
 import (
-	"bytes"
 	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // The methods in this file give packages built on the cache (package
@@ -46,15 +48,7 @@ func (c *Cache) GetBytes(ctx context.Context, key string) (data []byte, found bo
 	if err := c.admit(ctx, key); err != nil {
 		return nil, false, err
 	}
-	pk, err := c.physical(ctx, key, false)
-	if err != nil {
-		c.fail("get", key, err)
-		return nil, false, err
-	}
-	if pk == "" {
-		return nil, false, nil
-	}
-	data, found, err = c.b.Get(ctx, pk)
+	data, found, err = c.readEntry(ctx, key)
 	if err != nil {
 		c.fail("get", key, err)
 		return nil, false, err
@@ -120,33 +114,7 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 		return false, err
 	}
 	ttl, live := c.backendTTL(opts)
-	pk, err := c.physical(ctx, key, false)
-	if err != nil {
-		c.fail("cas", key, err)
-		c.tiersForget(ctx, false, key)
-		return false, err
-	}
-	if pk == "" {
-		return false, nil
-	}
-	var swapped bool
-	switch {
-	case c.cas != nil && live:
-		swapped, err = c.cas.CompareAndSwap(ctx, pk, old, data, ttl)
-	default:
-		var cur []byte
-		var found bool
-		cur, found, err = c.b.Get(ctx, pk)
-		if err != nil || !found || !bytes.Equal(cur, old) {
-			break
-		}
-		swapped = true
-		if live {
-			err = c.b.Set(ctx, pk, data, ttl)
-		} else {
-			_, err = c.b.Delete(ctx, pk)
-		}
-	}
+	swapped, err := c.casEntry(ctx, key, old, data, ttl, live)
 	if err != nil {
 		c.fail("cas", key, err)
 		c.tiersForget(ctx, false, key)
@@ -161,4 +129,83 @@ func (c *Cache) CompareAndSwap(ctx context.Context, key string, old, data []byte
 		}
 	}
 	return swapped, nil
+}
+
+// Deletes made through a Cache are counted and the last few kept, so
+// that a package built on the cache (package function's flights, for
+// one) can tell whether something it read or began before a moment has
+// been deleted since, in this process: a computation under way must not
+// answer callers that arrive after a delete of its key.
+
+// Invalidations returns a mark for InvalidatedSince: the number of
+// deletes made through c so far — Delete, DeleteMany, DeleteChildren,
+// DeleteListed and Clear, and writes that delete (a TTL of zero or
+// less) — whether they reached the backend or were queued.
+func (c *Cache) Invalidations() uint64 { return c.inval.n.Load() }
+
+// InvalidatedSince reports whether a delete made through c after mark
+// (from Invalidations) covers key: deleted it, one of its parents with
+// its children, or everything. key must be a key as Key builds it; it
+// is not built again. When too many deletes came after mark to tell, it
+// reports true. A delete counts once it has been made, not while it is
+// under way; deletes by other processes or other Cache values are not
+// seen.
+func (c *Cache) InvalidatedSince(mark uint64, key string) bool {
+	return c.inval.n.Load() != mark && c.inval.since(mark, key)
+}
+
+// invalLog is how many of the last deletes InvalidatedSince can tell
+// apart.
+const invalLog = 64
+
+// invalidations are the deletes made through a Cache: how many, and the
+// last invalLog of them.
+type invalidations struct {
+	n    atomic.Uint64
+	mu   sync.Mutex
+	last [invalLog]invalidation
+}
+
+// invalidation is one delete: of keys, of tree and its children (isTree),
+// or of all.
+type invalidation struct {
+	keys   []string
+	tree   string
+	isTree bool
+	all    bool
+}
+
+// add counts a delete that has been made.
+func (v *invalidations) add(d invalidation) {
+	v.mu.Lock()
+	n := v.n.Load() + 1
+	v.last[n%invalLog] = d
+	v.n.Store(n)
+	v.mu.Unlock()
+}
+
+// since reports whether a delete after the mark-th covers key.
+func (v *invalidations) since(mark uint64, key string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := v.n.Load()
+	if n < mark || n-mark > invalLog {
+		return true
+	}
+	for i := mark + 1; i <= n; i++ {
+		if v.last[i%invalLog].covers(key) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *invalidation) covers(key string) bool {
+	switch {
+	case d.all:
+		return true
+	case d.isTree:
+		return beneath(key, d.tree)
+	}
+	return slices.Contains(d.keys, key)
 }

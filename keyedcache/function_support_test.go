@@ -3,6 +3,7 @@ package keyedcache_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,6 +152,113 @@ func TestDecodeRejectsJunk(t *testing.T) {
 	for _, junk := range [][]byte{nil, {0x7e}, {0x01, 0xff, 0xff}} {
 		if err := c.Decode(junk, &s); err == nil {
 			t.Errorf("Decode(%x) succeeded", junk)
+		}
+	}
+}
+
+// TestKeyAfter checks that KeyAfter builds exactly the key Key builds
+// from the head and the same parts, whatever the head and the parts: a
+// function's results must stay under the keys they always had.
+func TestKeyAfter(t *testing.T) {
+	long := strings.Repeat("x", 120)
+	heads := [][]any{
+		{"func", "example.com/pkg.find"},
+		{"func", "a::b"},
+		{"p", 1, 2},
+		{"with space", "and:colon", "100%"},
+		{long, long},
+		{long, long, long},
+		{"func", "héllo", []byte{0xff}},
+		{""},
+		{},
+	}
+	parts := [][]any{
+		{7},
+		{-123456789},
+		{uint8(3), "x"},
+		{"plain"},
+		{"needs escape: yes"},
+		{"::lead"},
+		{"%unkeyable"},
+		{3.5, true, nil},
+		{time.Duration(90) * time.Second},
+		{time.Unix(1700000000, 5).UTC()},
+		{[]byte("bytes")},
+		{struct{ A, B int }{1, 2}},
+		{keyedcache.KV{"k": 1}},
+		{[]int{1, 2}},
+		{long},
+		{long, long},
+		{},
+	}
+	for _, prefix := range []string{"", "site1"} {
+		c, err := keyedcache.Open("memory://", keyedcache.WithKeyPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for _, hp := range heads {
+			h := c.KeyHead(hp...)
+			if h.Key() != c.Key(hp...) {
+				t.Errorf("prefix %q: KeyHead(%v).Key() = %q, want %q", prefix, hp, h.Key(), c.Key(hp...))
+			}
+			for _, pp := range parts {
+				got := c.KeyAfter(h, pp...)
+				want := c.Key(append([]any{h.Key()}, pp...)...)
+				if got != want {
+					t.Errorf("prefix %q: KeyAfter(%v, %v) = %q, want %q", prefix, hp, pp, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestInvalidatedSince checks which deletes InvalidatedSince reports for
+// a key: its own, a parent's with children, a clear; not another key's,
+// nor a parent's without children; and, past what it keeps, every one.
+func TestInvalidatedSince(t *testing.T) {
+	ctx := context.Background()
+	c, err := keyedcache.Open("memory://", keyedcache.WithKeyPrefix("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	key := c.Key("func", "f", 1)
+	for _, tc := range []struct {
+		name string
+		del  func() error
+		want bool
+	}{
+		{"nothing", func() error { return nil }, false},
+		{"Delete of the key", func() error { _, err := c.Delete(ctx, key); return err }, true},
+		{"Delete of another key", func() error { _, err := c.Delete(ctx, "func", "f", 2); return err }, false},
+		{"Delete of the parent", func() error { _, err := c.Delete(ctx, "func", "f"); return err }, false},
+		{"Delete of a key it continues", func() error { _, err := c.Delete(ctx, "func", "f", 1, "x"); return err }, false},
+		{"DeleteMany with the key", func() error { _, err := c.DeleteMany(ctx, "a", key); return err }, true},
+		{"DeleteMany without", func() error { _, err := c.DeleteMany(ctx, "a", "b"); return err }, false},
+		{"DeleteChildren of the parent", func() error { return c.DeleteChildren(ctx, "func", "f") }, true},
+		{"DeleteChildren of the key", func() error { return c.DeleteChildren(ctx, key) }, true},
+		{"DeleteChildren of a sibling", func() error { return c.DeleteChildren(ctx, "func", "g") }, false},
+		{"DeleteChildren of a longer name", func() error { return c.DeleteChildren(ctx, "func", "f", 12) }, false},
+		{"DeleteListed", func() error { return c.DeleteListed(ctx, "func::f::1", false) }, true},
+		{"Touch to zero", func() error { _, err := c.Touch(ctx, key, 0); return err }, true},
+		{"Clear", func() error { return c.Clear(ctx) }, true},
+		{"Set", func() error { return c.Set(ctx, key, 1) }, false},
+		{"many other deletes", func() error {
+			for i := range 100 {
+				if _, err := c.Delete(ctx, "other", i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, true}, // more than it keeps: it cannot tell
+	} {
+		mark := c.Invalidations()
+		if err := tc.del(); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.InvalidatedSince(mark, key); got != tc.want {
+			t.Errorf("%s: InvalidatedSince = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -31,14 +31,9 @@ var ErrCannotList = fmt.Errorf("keyedcache: the backend cannot list its keys: %w
 // tokenPrefix starts the backend key of every generation token.
 const tokenPrefix = "%gen" + Sep
 
-// genSuffixLen is the length of what physical appends to a key: the
-// marker and 16 hex digits.
-const genSuffixLen = len(genMarker) + 16
-
 // listed maps a backend key to its listed key. It reports false for a
-// generation token, and for a key under generations whose logical key
-// cannot be recovered (unmapped): one so long that it was shortened to a
-// hash, or one no cache of this package wrote.
+// key outside the alias and for a generation token. (unmapped is always
+// false: under generations entries are stored under their own keys.)
 func (c *Cache) listed(bkey string) (key string, ok, unmapped bool) {
 	if !strings.HasPrefix(bkey, c.prefix) {
 		return "", false, false
@@ -46,37 +41,24 @@ func (c *Cache) listed(bkey string) (key string, ok, unmapped bool) {
 	if strings.HasPrefix(bkey, tokenPrefix) { // only when c.prefix is ""
 		return "", false, false
 	}
-	key = bkey[len(c.prefix):]
-	if !c.gens {
-		return key, true, false
-	}
-	n := len(key) - genSuffixLen
-	if n < 0 || key[n:n+len(genMarker)] != genMarker {
-		return "", false, true
-	}
-	for i := n + len(genMarker); i < len(key); i++ {
-		if !isLowerHex(key[i]) {
-			return "", false, true
-		}
-	}
-	return key[:n], true, false
+	return bkey[len(c.prefix):], true, false
 }
 
 // ScanKeys calls fn with the listed key of every live entry of the alias
 // whose listed key starts with prefix, in no particular order, until fn
 // returns false. complete is false when the listing may miss keys: the
-// backend said so (it samples or truncates), or, under namespace
-// generations, a stored key was too long to map back to its key.
+// backend said so (it samples or truncates).
 //
 // Without a backend.KeyLister it returns ErrCannotList. Keys written or
 // deleted while it runs may be listed or not.
 //
 // Without generations fn is called while the backend lists, so whether fn
 // may use the cache depends on the backend: collect and act afterwards.
-// Under generations (backends without prefix delete), entries of
-// deleted generations stay in the backend until they expire; ScanKeys
-// gathers the candidate keys first, then checks each against the current
-// tokens (a few reads per key) and passes only live ones to fn.
+// Under generations (backends without prefix delete), entries hidden by
+// a delete with children stay in the backend until they expire or are
+// overwritten; ScanKeys gathers the candidate keys first, then reads
+// each with its parents' tokens (one round trip per key) and passes only
+// live ones to fn.
 func (c *Cache) ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (complete bool, err error) {
 	kl, ok := c.b.(backend.KeyLister)
 	if !ok {
@@ -121,15 +103,7 @@ func (c *Cache) ScanKeys(ctx context.Context, prefix string, fn func(key string)
 // liveUnderGenerations reports whether the listed key has a live entry
 // under the current generation tokens.
 func (c *Cache) liveUnderGenerations(ctx context.Context, key string) (bool, error) {
-	pk, err := c.physical(ctx, c.prefix+key, false)
-	if err != nil || pk == "" {
-		return false, err
-	}
-	if c.ttlR != nil {
-		_, found, err := c.ttlR.TTL(ctx, pk)
-		return found, err
-	}
-	_, found, err := c.b.Get(ctx, pk)
+	_, found, err := c.readEntry(ctx, c.prefix+key)
 	return found, err
 }
 
@@ -293,14 +267,8 @@ func (c *Cache) Inspect(ctx context.Context, key string) (Entry, error) {
 		data = raw
 	} else {
 		var err error
-		if pk, err = c.physical(ctx, full, false); err != nil {
-			return Entry{}, err
-		}
-		if pk == "" {
-			return Entry{}, &NotCachedError{Key: full}
-		}
 		var found bool
-		if data, found, err = c.b.Get(ctx, pk); err != nil {
+		if data, found, err = c.readEntry(ctx, full); err != nil {
 			return Entry{}, err
 		} else if !found {
 			return Entry{}, &NotCachedError{Key: full}

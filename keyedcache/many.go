@@ -14,24 +14,7 @@ func (c *Cache) getManyRaw(ctx context.Context, keys []string) (map[string][]byt
 	if !c.gens {
 		return c.backendGetMany(ctx, keys)
 	}
-	out := make(map[string][]byte, len(keys))
-	for _, k := range keys {
-		pk, err := c.physical(ctx, k, false)
-		if err != nil {
-			return out, err
-		}
-		if pk == "" {
-			continue
-		}
-		data, found, err := c.b.Get(ctx, pk)
-		if err != nil {
-			return out, err
-		}
-		if found {
-			out[k] = data
-		}
-	}
-	return out, nil
+	return c.getManyStamped(ctx, keys)
 }
 
 // backendGetMany reads backend keys as they are, in one round trip where
@@ -120,10 +103,7 @@ func (c *Cache) SetMany(ctx context.Context, items map[string]any, opts ...SetOp
 		err = nil
 		written := make(map[string]bool, len(enc))
 		for k, data := range enc {
-			var pk string
-			if pk, err = c.physical(ctx, k, true); err == nil {
-				err = c.b.Set(ctx, pk, data, ttl)
-			}
+			err = c.writeEntry(ctx, k, data, ttl)
 			if errors.Is(err, backend.ErrTooLarge) {
 				refuse(k, err)
 				err = nil
@@ -237,5 +217,6 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	if done < len(built) {
 		c.tiersForget(ctx, false, built[done:]...)
 	}
+	c.inval.add(invalidation{keys: built})
 	return n, err
 }

@@ -80,11 +80,7 @@ func (c *Cache) IsCached(ctx context.Context, parts ...any) bool {
 			}
 		}
 	}
-	pk, err := c.physical(ctx, key, false)
-	if err != nil || pk == "" {
-		return false
-	}
-	_, found, err := c.b.Get(ctx, pk)
+	_, found, err := c.readEntry(ctx, key)
 	return err == nil && found
 }
 
@@ -136,17 +132,7 @@ func (c *Cache) get(ctx context.Context, key string, dst any) error {
 // the backend key it was under, or a counted miss.
 func (c *Cache) fetch(ctx context.Context, key string) (data []byte, pk string, err error) {
 	s := c.stats.shard()
-	pk, err = c.physical(ctx, key, false)
-	if err != nil {
-		c.fail("get", key, err)
-		s.misses.Add(1)
-		return nil, "", &NotCachedError{Key: key, Err: err}
-	}
-	if pk == "" {
-		s.misses.Add(1)
-		return nil, "", &NotCachedError{Key: key}
-	}
-	data, found, err := c.b.Get(ctx, pk)
+	data, found, err := c.readEntry(ctx, key)
 	if err != nil {
 		c.fail("get", key, err)
 		s.misses.Add(1)
@@ -156,7 +142,7 @@ func (c *Cache) fetch(ctx context.Context, key string) (data []byte, pk string, 
 		s.misses.Add(1)
 		return nil, "", &NotCachedError{Key: key}
 	}
-	return data, pk, nil
+	return data, key, nil
 }
 
 func (c *Cache) decode(ctx context.Context, key, pk string, data []byte, dst any) error {
@@ -177,12 +163,8 @@ func (c *Cache) corrupt(ctx context.Context, key, pk string, err error) error {
 	s.decodeErrors.Add(1)
 	var ce errCorrupt
 	if errors.As(err, &ce) {
-		if c.gens {
-			c.Delete(ctx, key) // resolves the physical key itself
-		} else {
-			_, derr := c.b.Delete(ctx, pk)
-			c.tiersForget(ctx, derr == nil, key)
-		}
+		_, derr := c.b.Delete(ctx, pk)
+		c.tiersForget(ctx, derr == nil, key)
 	}
 	c.logFailure("decode", key, err) // counted once, as a decode error
 	return &NotCachedError{Key: key, Err: err}
@@ -264,10 +246,7 @@ func (c *Cache) storeBytes(ctx context.Context, key string, data []byte, ttl tim
 		c.tiersForget(ctx, false, key)
 		return err
 	}
-	pk, err := c.physical(ctx, key, true)
-	if err == nil {
-		err = c.b.Set(ctx, pk, data, ttl)
-	}
+	err := c.writeEntry(ctx, key, data, ttl)
 	if err != nil {
 		c.fail("set", key, err)
 		err = c.failedWrite(err, key)
@@ -325,12 +304,7 @@ func (c *Cache) addBytes(ctx context.Context, key string, data []byte, ttl time.
 	if err := c.admit(ctx, key); err != nil {
 		return false, err
 	}
-	pk, err := c.physical(ctx, key, true)
-	if err != nil {
-		c.fail("add", key, err)
-		return false, err
-	}
-	added, err := c.b.Add(ctx, pk, data, ttl)
+	added, err := c.addEntry(ctx, key, data, ttl)
 	if err != nil {
 		c.fail("add", key, err)
 		return false, err
@@ -377,16 +351,13 @@ func (c *Cache) deleteKey(ctx context.Context, key string) (bool, error) {
 		err = c.pend.queue(c, err, pendOp{kind: pendKey, key: key})
 	}
 	c.tiersForget(ctx, err == nil, key)
+	c.inval.add(invalidation{keys: []string{key}})
 	return existed, err
 }
 
 // deleteKeyRaw deletes one built key from the backend only, uncounted.
 func (c *Cache) deleteKeyRaw(ctx context.Context, key string) (bool, error) {
-	pk, err := c.physical(ctx, key, false)
-	if err != nil || pk == "" {
-		return false, err
-	}
-	return c.b.Delete(ctx, pk)
+	return c.deleteEntry(ctx, key)
 }
 
 // DeleteChildren removes the entry for the key built from parts and
@@ -419,6 +390,7 @@ func (c *Cache) deleteTree(ctx context.Context, key string) error {
 		err = c.pend.queue(c, err, pendOp{kind: pendTree, key: key})
 	}
 	c.tiersForgetTree(ctx, err == nil, key)
+	c.inval.add(invalidation{tree: key, isTree: true})
 	return err
 }
 
@@ -455,6 +427,7 @@ func (c *Cache) Clear(ctx context.Context) error {
 		err = c.pend.queue(c, err, pendOp{kind: pendAll})
 	}
 	c.tiersForgetAll(ctx, err == nil)
+	c.inval.add(invalidation{all: true})
 	return err
 }
 
@@ -484,9 +457,13 @@ func (c *Cache) Touch(ctx context.Context, key string, ttl time.Duration) (bool,
 	if err := c.admit(ctx, key); err != nil {
 		return false, err
 	}
-	pk, err := c.physical(ctx, key, false)
-	if err == nil && pk == "" {
-		return false, nil
+	pk := key
+	var err error
+	if c.gens { // a hidden entry is no entry
+		var found bool
+		if _, found, err = c.readEntry(ctx, key); err == nil && !found {
+			return false, nil
+		}
 	}
 	switch {
 	case err != nil:
@@ -536,20 +513,15 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if err := c.admit(ctx, key); err != nil {
 		return 0, &NotCachedError{Key: key, Err: err}
 	}
-	pk, err := c.physical(ctx, key, false)
-	if err != nil {
-		c.fail("incr", key, err)
-		c.tiersForget(ctx, false, key)
-		return 0, &NotCachedError{Key: key, Err: c.failedWrite(err, key)}
-	}
-	if pk == "" {
-		return 0, &NotCachedError{Key: key}
-	}
 	var n int64
-	if c.incr != nil {
-		n, err = c.incr.Incr(ctx, pk, delta)
-	} else {
-		n, err = c.incrFallback(ctx, pk, delta)
+	var err error
+	switch {
+	case c.gens:
+		n, err = c.incrStamped(ctx, key, delta)
+	case c.incr != nil:
+		n, err = c.incr.Incr(ctx, key, delta)
+	default:
+		n, err = c.incrFallback(ctx, key, delta)
 	}
 	switch {
 	case errors.Is(err, backend.ErrNotFound):

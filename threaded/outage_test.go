@@ -14,7 +14,10 @@ import (
 // When the server dies, the tiers degrade to the backend's misses (never
 // an error, never a value the process tier can no longer vouch for); when
 // it comes back empty, the process tier and the LocalSync maps notice and
-// drop what they held.
+// drop what they held. A dead server refuses connections at once, so
+// the timeouts play no part; they are far above what loopback needs,
+// because on a loaded machine a timed-out write is dropped, and the
+// checks after the restart would then read a miss.
 func TestTiersWhenTheServerDies(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -23,9 +26,9 @@ func TestTiersWhenTheServerDies(t *testing.T) {
 		params string
 	}{
 		{"redis", func(t *testing.T) *testserver.Server { return testserver.Redis(t) },
-			func(s *testserver.Server) string { return "redis://" + s.Addr }, "read_timeout=200ms&dial_timeout=200ms"},
+			func(s *testserver.Server) string { return "redis://" + s.Addr }, "read_timeout=2s&dial_timeout=2s"},
 		{"memcached", func(t *testing.T) *testserver.Server { return testserver.Memcached(t) },
-			func(s *testserver.Server) string { return "memcached://" + s.Addr }, "net_timeout=200ms&down_retry=100ms"},
+			func(s *testserver.Server) string { return "memcached://" + s.Addr }, "net_timeout=2s&down_retry=100ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := tc.start(t)

@@ -14,9 +14,11 @@
 //
 // BenchmarkHitInterleaved compares a Func.Call hit with a keyedcache.Get
 // hit of the same value on the same cache — by reference, in copy mode,
-// and on Redis — in alternating rounds, and reports their ratio
-// (func/get), which load from other users of the machine moves far less
-// than either time.
+// and on Redis — in alternating rounds, and reports the median of their
+// ratio per round (func/get), which load from other users of the machine
+// moves far less than either time:
+//
+//	go test -run '^$' -bench HitInterleaved -benchtime 20x -count 6 -cpu 1,2 ./function/
 //
 // TestStampede counts function calls when many callers in 4 processes
 // ask for one cold key at once, the function sleeping 5 ms, under three

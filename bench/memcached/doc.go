@@ -4,33 +4,35 @@
 // against one loopback memcached that the benchmark starts itself
 // (internal/testserver).
 //
-// The contenders (sub-benchmark .../impl=NAME, so that
-// "benchstat -col /impl" lays them side by side):
+// Contenders run in interleaved rounds: each sub-benchmark (g=N) runs
+// 8 rounds, and each round runs every contender in turn (starting with
+// a different one each round) for b.N/8 calls. It reports each
+// contender's time per call ("NAME-ns/op") and, for all but raw, the
+// median over the rounds of its throughput relative to raw's in the
+// same round ("NAME-x": 1.0 is raw's speed), so that load that comes and
+// goes on a shared machine hits every contender of a round alike.
 //
 //   - raw: gomemcache, 64 idle connections kept (as the backend keeps by
-//     default), one get or set per call;
-//   - raw-idle2: the same with gomemcache's default of 2 idle
-//     connections;
+//     default), one get or set per call (the anchor);
 //   - store: the backend (memcached.Store) called directly: one round
 //     trip per call, plus key mapping, down-server tracking and context
 //     handling;
-//   - keyedcache: keyedcache.Get / (*Cache).Set on memcached://, which
-//     also encodes and decodes the value and, because memcached cannot
-//     delete by prefix, reads the namespace-generation tokens of the
-//     key's prefixes first (a multi-get: a second round trip);
-//   - raw-gens: gomemcache doing the same two round trips as keyedcache
-//     (a multi-get of three token keys, then the get or set), so that
-//     what the core's generations cost and what the rest of the stack
-//     costs can be told apart;
-//   - raw-gens1 (reads only): the token keys and the value in one
-//     multi-get, one round trip: what the core's reads could cost if an
-//     entry carried the hash of the tokens it was written under and a
-//     read checked it after the fact (a design the core does not have);
-//   - store-gens1 (reads only): the same single multi-get through the
-//     backend's GetMany, which sends it on its own connection without
-//     gomemcache's goroutine per server.
+//   - store-with: the backend's GetWith / SetWith of the key with the
+//     two token keys of its parents, the round trip the core sends;
+//   - keyedcache: keyedcache.Get / (*Cache).Set on memcached:// with a
+//     key prefix, which also encodes and decodes the value and stamps it
+//     with the generation tokens of its parents (read in the same round
+//     trip);
+//   - raw-gens1 (reads only): gomemcache's GetMulti of the token keys
+//     and the key.
 //
-// The package has no non-test code; run it from bench/ with
+// raw-idle2, raw-gens (the two round trips of the former layout) and
+// store-gens1 are defined but not run.
 //
-//	go test -run '^$' -bench . -benchtime 1s ./memcached/
+// Run it from bench/ with
+//
+//	go test -run '^$' -bench '^Benchmark(Get|Set)$' -benchtime 8000x -count 6 ./memcached/ > new.txt
+//	benchstat -filter '.unit:keyedcache-x' new.txt
+//
+// The package has no non-test code.
 package memcached

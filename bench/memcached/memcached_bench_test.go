@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	loadgen "keyedcache.dev/bench/internal/load"
+	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,13 +32,18 @@ const (
 	netTimeout = 5 * time.Second
 )
 
-// rawKey returns the i-th key of the workload; keyedcache builds the
-// same text from its key prefix and the parts "key", i.
-func rawKey(i int) string { return prefix + "::key::" + strconv.Itoa(i%numKeys) }
+// rawKey returns the i-th key of the workload for the contenders that
+// store raw values; keyedcache builds a key of the same length from its
+// key prefix and the parts "key", i (under prefix, so that the two do
+// not overwrite each other's values).
+func rawKey(i int) string { return rawPrefix + "::key::" + strconv.Itoa(i%numKeys) }
 
-// tokenKeys are three keys standing for the generation tokens the core
-// reads before each operation on a key with three "::" parts.
-var tokenKeys = []string{"%gen::bench", "%gen::bench::key", "%gen::bench::key::1"}
+const rawPrefix = "bencr"
+
+// tokenKeys are the keys of the generation tokens of the parents of a
+// workload key ("bench" and "bench::key"), which the core reads with
+// every operation on it.
+var tokenKeys = []string{"%gen::bench", "%gen::bench::key"}
 
 // contender is one way of reading and writing the workload.
 type contender struct {
@@ -151,6 +158,23 @@ func contenders(b *testing.B, addr string) []contender {
 		},
 	}
 
+	// The backend's own one-round-trip reads and writes of a key with
+	// its parents' tokens, as the core sends them.
+	storeWith := contender{
+		name: "store-with",
+		get: func(ctx context.Context, i int) error {
+			v, found, _, err := store.GetWith(ctx, rawKey(i), tokenKeys)
+			if err == nil && !found {
+				err = fmt.Errorf("%s missed", rawKey(i))
+			}
+			return check(v, err)
+		},
+		set: func(ctx context.Context, i int) error {
+			_, err := store.SetWith(ctx, rawKey(i), value, time.Hour, tokenKeys)
+			return err
+		},
+	}
+
 	c, err := keyedcache.Open("memcached://" + addr + "?key_prefix=" + prefix + "&timeout=3600&net_timeout=" + netTimeout.String())
 	if err != nil {
 		b.Fatal(err)
@@ -165,7 +189,7 @@ func contenders(b *testing.B, addr string) []contender {
 			return c.Set(ctx, c.Key("key", i%numKeys), value)
 		},
 	}
-	return []contender{rawClient("raw", r64), rawClient("raw-idle2", raw(2)), st, kc, gens, gens1, storeGens1}
+	return []contender{rawClient("raw", r64), rawClient("raw-idle2", raw(2)), st, kc, gens, gens1, storeGens1, storeWith}
 }
 
 // load writes every key of the workload through each contender, so that
@@ -184,14 +208,24 @@ func load(b *testing.B, cs []contender) {
 	}
 }
 
+// The contenders of the interleaved benchmarks, by name.
+var (
+	getContenders = []string{"raw", "store", "store-with", "keyedcache", "raw-gens1"}
+	setContenders = []string{"raw", "store", "store-with", "keyedcache"}
+)
+
+// rounds is how many rounds one interleaved measurement runs; each
+// round runs every contender in turn for b.N/rounds calls.
+const rounds = 8
+
 func BenchmarkGet(b *testing.B) {
 	srv := testserver.Memcached(b)
 	cs := contenders(b, srv.Addr)
 	load(b, cs)
 	for _, g := range goroutineCounts {
-		for _, c := range cs {
-			b.Run(fmt.Sprintf("g=%d/impl=%s", g, c.name), func(b *testing.B) { run(b, g, c.get) })
-		}
+		b.Run(fmt.Sprintf("g=%d", g), func(b *testing.B) {
+			interleave(b, g, pick(cs, getContenders), func(c contender) func(context.Context, int) error { return c.get })
+		})
 	}
 }
 
@@ -200,19 +234,85 @@ func BenchmarkSet(b *testing.B) {
 	cs := contenders(b, srv.Addr)
 	load(b, cs[3:4]) // the generation tokens
 	for _, g := range goroutineCounts {
-		for _, c := range cs {
-			if c.set == nil {
-				continue
-			}
-			b.Run(fmt.Sprintf("g=%d/impl=%s", g, c.name), func(b *testing.B) { run(b, g, c.set) })
-		}
+		b.Run(fmt.Sprintf("g=%d", g), func(b *testing.B) {
+			interleave(b, g, pick(cs, setContenders), func(c contender) func(context.Context, int) error { return c.set })
+		})
 	}
 }
 
-// run calls op b.N times from g goroutines, each call with its index,
-// and reports throughput (ops/s) and the p50 and p99 latency of a call
-// (µs). It fails b on the first error op returns.
-func run(b *testing.B, g int, op func(ctx context.Context, i int) error) {
-	b.Helper()
-	loadgen.Run(b, g, op, loadgen.Config{})
+func pick(cs []contender, names []string) []contender {
+	var out []contender
+	for _, n := range names {
+		for _, c := range cs {
+			if c.name == n {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// interleave measures the contenders (the first is the anchor) in
+// rounds: each round runs every contender in turn, starting with a
+// different one each round, for b.N/rounds calls from g goroutines. For
+// each contender it reports its time per call over all rounds
+// ("NAME-ns/op") and, for all but the anchor, the median over the
+// rounds of its throughput relative to the anchor's in the same round
+// ("NAME-x"; 1.0 is as fast as the anchor). Machine load that comes and
+// goes then hits every contender of a round alike.
+func interleave(b *testing.B, g int, cs []contender, op func(contender) func(context.Context, int) error) {
+	per := max(b.N/rounds, g)
+	total := make([]time.Duration, len(cs))
+	ratios := make([][]float64, len(cs))
+	b.ResetTimer()
+	for r := range rounds {
+		took := make([]time.Duration, len(cs))
+		for j := range cs {
+			i := (r + j) % len(cs)
+			took[i] = block(b, g, per, r*per, op(cs[i]))
+			total[i] += took[i]
+		}
+		for i := 1; i < len(cs); i++ {
+			ratios[i] = append(ratios[i], float64(took[0])/float64(took[i]))
+		}
+	}
+	b.StopTimer()
+	for i, c := range cs {
+		b.ReportMetric(float64(total[i].Nanoseconds())/float64(rounds*per), c.name+"-ns/op")
+		if i > 0 {
+			slices.Sort(ratios[i])
+			b.ReportMetric(ratios[i][len(ratios[i])/2], c.name+"-x")
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// block calls op n times from g goroutines, with indexes from first on,
+// and returns the time it took. It fails b on an error.
+func block(b *testing.B, g, n, first int, op func(context.Context, int) error) time.Duration {
+	ctx := context.Background()
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range g {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || failed.Load() != nil {
+					return
+				}
+				if err := op(ctx, first+i); err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	return took
 }

@@ -31,7 +31,8 @@ func product(i int) Product {
 // (CBOR) and keeps stats; its Set also files the key in the index.
 // impl=raw is a GET, or a SET with the same TTL, of the encoded bytes;
 // impl=raw+codec also decodes or encodes the value with the same codec,
-// which is what a program using the client by hand would do.
+// which is what a program using the client by hand would do. The
+// contenders run in interleaved rounds (see interleave).
 func BenchmarkCache(b *testing.B) {
 	srv := startServer(b)
 	c, err := keyedcache.Open("redis://"+srv.Addr+"?key_prefix=bench", keyedcache.WithAlias("bench"))
@@ -72,64 +73,64 @@ func BenchmarkCache(b *testing.B) {
 		return err
 	})
 
-	for _, g := range goroutineCounts {
-		b.Run(fmt.Sprintf("op=get/g=%d/impl=raw", g), func(b *testing.B) {
-			run(b, g, func(ctx context.Context, i int) error {
-				v, err := rc.Do(ctx, rc.B().Get().Key(keys[i%numKeys]).Build()).AsBytes()
-				if err == nil && len(v) != len(values[i%numKeys]) {
-					err = fmt.Errorf("read %d bytes, want %d", len(v), len(values[i%numKeys]))
-				}
-				return err
-			})
-		})
-		b.Run(fmt.Sprintf("op=get/g=%d/impl=raw+codec", g), func(b *testing.B) {
-			run(b, g, func(ctx context.Context, i int) error {
-				v, err := rc.Do(ctx, rc.B().Get().Key(keys[i%numKeys]).Build()).AsBytes()
-				if err != nil {
-					return err
-				}
-				var p Product
-				if err := keyedcache.CBOR.Unmarshal(v[1:], &p); err != nil { // after keyedcache's codec tag
-					return err
-				}
-				if p.ID != int64(i%numKeys) {
-					return fmt.Errorf("read product %d, want %d", p.ID, i%numKeys)
-				}
-				return nil
-			})
-		})
-		b.Run(fmt.Sprintf("op=get/g=%d/impl=keyedcache", g), func(b *testing.B) {
-			run(b, g, func(ctx context.Context, i int) error {
-				p, err := keyedcache.Get[Product](ctx, c, "product", i%numKeys)
-				if err == nil && p.ID != int64(i%numKeys) {
-					err = fmt.Errorf("read product %d, want %d", p.ID, i%numKeys)
-				}
-				return err
-			})
-		})
-		b.Run(fmt.Sprintf("op=set/g=%d/impl=raw", g), func(b *testing.B) {
-			run(b, g, func(ctx context.Context, i int) error {
-				return rc.Do(ctx, rc.B().Set().Key(keys[i%numKeys]).Value(values[i%numKeys]).Px(ttl).Build()).Error()
-			})
-		})
-		b.Run(fmt.Sprintf("op=set/g=%d/impl=raw+codec", g), func(b *testing.B) {
-			run(b, g, func(ctx context.Context, i int) error {
-				body, err := keyedcache.CBOR.Marshal(products[i%numKeys])
-				if err != nil {
-					return err
-				}
-				v := append([]byte{values[i%numKeys][0]}, body...) // keyedcache's codec tag first
-				return rc.Do(ctx, rc.B().Set().Key(keys[i%numKeys]).Value(rueidis.BinaryString(v)).Px(ttl).Build()).Error()
-			})
-		})
-		b.Run(fmt.Sprintf("op=set/g=%d/impl=keyedcache", g), func(b *testing.B) {
-			before := c.Stats().Errors
-			run(b, g, func(ctx context.Context, i int) error {
-				return c.Set(ctx, parts[i%numKeys], products[i%numKeys])
-			})
-			if n := c.Stats().Errors - before; n > 0 {
-				b.Fatalf("%d writes failed", n)
+	gets := []contender{
+		{"raw", func(ctx context.Context, i int) error {
+			v, err := rc.Do(ctx, rc.B().Get().Key(keys[i%numKeys]).Build()).AsBytes()
+			if err == nil && len(v) != len(values[i%numKeys]) {
+				err = fmt.Errorf("read %d bytes, want %d", len(v), len(values[i%numKeys]))
 			}
-		})
+			return err
+		}},
+		{"raw+codec", func(ctx context.Context, i int) error {
+			v, err := rc.Do(ctx, rc.B().Get().Key(keys[i%numKeys]).Build()).AsBytes()
+			if err != nil {
+				return err
+			}
+			var p Product
+			if err := keyedcache.CBOR.Unmarshal(v[1:], &p); err != nil { // after keyedcache's codec tag
+				return err
+			}
+			if p.ID != int64(i%numKeys) {
+				return fmt.Errorf("read product %d, want %d", p.ID, i%numKeys)
+			}
+			return nil
+		}},
+		{"keyedcache", func(ctx context.Context, i int) error {
+			p, err := keyedcache.Get[Product](ctx, c, "product", i%numKeys)
+			if err == nil && p.ID != int64(i%numKeys) {
+				err = fmt.Errorf("read product %d, want %d", p.ID, i%numKeys)
+			}
+			return err
+		}},
+	}
+	sets := []contender{
+		{"raw", func(ctx context.Context, i int) error {
+			return rc.Do(ctx, rc.B().Set().Key(keys[i%numKeys]).Value(values[i%numKeys]).Px(ttl).Build()).Error()
+		}},
+		{"raw+codec", func(ctx context.Context, i int) error {
+			body, err := keyedcache.CBOR.Marshal(products[i%numKeys])
+			if err != nil {
+				return err
+			}
+			v := append([]byte{values[i%numKeys][0]}, body...) // keyedcache's codec tag first
+			return rc.Do(ctx, rc.B().Set().Key(keys[i%numKeys]).Value(rueidis.BinaryString(v)).Px(ttl).Build()).Error()
+		}},
+		{"keyedcache", func(ctx context.Context, i int) error {
+			return c.Set(ctx, parts[i%numKeys], products[i%numKeys])
+		}},
+	}
+	before := c.Stats().Errors
+	b.Run("op=get", func(b *testing.B) {
+		for _, g := range goroutineCounts {
+			interleave(b, g, "impl", gets)
+		}
+	})
+	b.Run("op=set", func(b *testing.B) {
+		for _, g := range goroutineCounts {
+			interleave(b, g, "impl", sets)
+		}
+	})
+	if n := c.Stats().Errors - before; n > 0 {
+		b.Fatalf("%d keyedcache calls failed", n)
 	}
 }

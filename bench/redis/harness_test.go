@@ -2,7 +2,8 @@ package redis
 
 import (
 	"context"
-	"keyedcache.dev/bench/internal/load"
+	"flag"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -13,8 +14,41 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"keyedcache.dev/bench/internal/load"
 	"keyedcache.dev/internal/testserver"
 )
+
+// rounds is how many interleaved rounds a comparison runs: each round
+// runs every contender once, in turn, so that the contenders of a round
+// see the same machine load. Use it instead of -count, which would run
+// each contender's repetitions back to back.
+var rounds = flag.Int("rounds", 6, "interleaved rounds of every comparison (use instead of -count)")
+
+// A contender is one side of a comparison: a name and its operation.
+type contender struct {
+	name string
+	op   func(ctx context.Context, i int) error
+}
+
+// interleave runs the comparison of contenders at g goroutines in
+// rounds: round r runs every contender in turn, as the sub-benchmark
+// "g=G/round=R/KEY=NAME", in the given order in odd rounds and reversed
+// in even ones, so that neither side always runs first. Compare them
+// with "benchstat -ignore round -col /KEY".
+func interleave(b *testing.B, g int, key string, cs []contender) {
+	b.Helper()
+	for r := 1; r <= *rounds; r++ {
+		for j := range cs {
+			c := cs[j]
+			if r%2 == 0 {
+				c = cs[len(cs)-1-j]
+			}
+			b.Run(fmt.Sprintf("g=%d/round=%d/%s=%s", g, r, key, c.name), func(b *testing.B) {
+				run(b, g, c.op)
+			})
+		}
+	}
+}
 
 // goroutineCounts are the numbers of concurrent callers measured.
 var goroutineCounts = []int{1, 8, 64}

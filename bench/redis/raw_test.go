@@ -53,7 +53,8 @@ func rawClients(b *testing.B, addr string) []rawClient {
 }
 
 // BenchmarkRaw measures GET and SET of a 128-byte value through each
-// client against one loopback redis-server, at 1, 8 and 64 goroutines.
+// client against one loopback redis-server, at 1, 8 and 64 goroutines,
+// the clients in interleaved rounds.
 func BenchmarkRaw(b *testing.B) {
 	srv := startServer(b)
 	clients := rawClients(b, srv.Addr)
@@ -67,21 +68,27 @@ func BenchmarkRaw(b *testing.B) {
 	for _, c := range clients {
 		warm(b, func(ctx context.Context, i int) error { _, err := c.get(ctx, benchKey(i)); return err })
 	}
-	for _, c := range clients {
+	gets := make([]contender, len(clients))
+	sets := make([]contender, len(clients))
+	for j, c := range clients {
 		defer c.close()
-		for _, g := range goroutineCounts {
-			b.Run(fmt.Sprintf("op=get/g=%d/client=%s", g, c.name), func(b *testing.B) {
-				run(b, g, func(ctx context.Context, i int) error {
-					v, err := c.get(ctx, benchKey(i))
-					if err == nil && len(v) != valueSize {
-						err = fmt.Errorf("read %d bytes, want %d", len(v), valueSize)
-					}
-					return err
-				})
-			})
-			b.Run(fmt.Sprintf("op=set/g=%d/client=%s", g, c.name), func(b *testing.B) {
-				run(b, g, func(ctx context.Context, i int) error { return c.set(ctx, benchKey(i), value) })
-			})
-		}
+		gets[j] = contender{c.name, func(ctx context.Context, i int) error {
+			v, err := c.get(ctx, benchKey(i))
+			if err == nil && len(v) != valueSize {
+				err = fmt.Errorf("read %d bytes, want %d", len(v), valueSize)
+			}
+			return err
+		}}
+		sets[j] = contender{c.name, func(ctx context.Context, i int) error { return c.set(ctx, benchKey(i), value) }}
 	}
+	b.Run("op=get", func(b *testing.B) {
+		for _, g := range goroutineCounts {
+			interleave(b, g, "client", gets)
+		}
+	})
+	b.Run("op=set", func(b *testing.B) {
+		for _, g := range goroutineCounts {
+			interleave(b, g, "client", sets)
+		}
+	})
 }

@@ -183,20 +183,71 @@ func (s *Server) signal(sig syscall.Signal) {
 }
 
 // Pause stops the server process (SIGSTOP): it keeps its connections
-// open but answers nothing, like a hung server. It returns once the
-// process is stopped.
+// open but answers nothing, like a hung server. It returns once every
+// thread of the server and of its children has stopped.
 func (s *Server) Pause() {
 	s.signal(syscall.SIGSTOP)
 	s.mu.Lock()
 	pid := s.cmd.Process.Pid
 	s.mu.Unlock()
-	for range 500 {
-		if processState(pid) == 'T' {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
+	if err := waitStopped(append(children(pid), pid)...); err != nil {
+		s.t.Fatalf("testserver: %s: %v", s.name, err)
 	}
-	s.t.Fatalf("testserver: %s did not stop after SIGSTOP", s.name)
+}
+
+// StopProcess stops the process pid (SIGSTOP), such as a child process
+// serving as a peer, and returns once every thread of it has stopped.
+func StopProcess(t testing.TB, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("testserver: SIGSTOP %d: %v", pid, err)
+	}
+	if err := waitStopped(pid); err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+}
+
+// stopWait bounds the wait for a stopped process to stop.
+const stopWait = 30 * time.Second
+
+// waitStopped waits until every thread of the processes pids has
+// stopped. kill(2) returns once SIGSTOP is queued; each thread stops
+// only when it next runs, and on a loaded machine a thread that waits
+// for a CPU can still answer a request for many milliseconds after.
+func waitStopped(pids ...int) error {
+	deadline := time.Now().Add(stopWait)
+	for _, pid := range pids {
+		for !stopped(pid) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("process %d did not stop within %v after SIGSTOP", pid, stopWait)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// stopped reports whether every thread of process pid has stopped (or
+// exited), from /proc; where there is no /proc it cannot tell and says
+// yes.
+func stopped(pid int) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return true // gone, or no /proc
+	}
+	for _, e := range tasks {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/stat")
+		if err != nil {
+			continue // the thread exited
+		}
+		switch state(b) {
+		case 'T', 't', 'Z', 'X', 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // children returns the pids of the processes whose parent is pid, from
@@ -225,19 +276,15 @@ func children(pid int) []int {
 	return out
 }
 
-// processState returns the state letter of a process from /proc (T for
-// stopped), or 0 where /proc cannot tell.
-func processState(pid int) byte {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 'T' // no /proc: nothing to wait for
-	}
+// state returns the state letter of a /proc stat line (T for
+// stopped), or 0 if it cannot be read.
+func state(stat []byte) byte {
 	// pid (comm) state ...: comm may hold spaces, so look after its ")".
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 'T'
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return 0
 	}
-	return b[i+2]
+	return stat[i+2]
 }
 
 // Resume lets a paused server run again (SIGCONT).

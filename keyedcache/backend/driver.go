@@ -25,6 +25,14 @@ type Driver struct {
 	// Open opens a backend for cfg. It returns a *ConfigError for a bad
 	// parameter value.
 	Open func(cfg Config) (Backend, error)
+	// Validate, if set, checks cfg as Open would and returns the
+	// *ConfigError Open would return for a bad URL or parameter, without
+	// connecting, listening, starting goroutines or touching a file: what
+	// only doing those can tell (a server that does not answer, a
+	// directory that cannot be written, a certificate file that does not
+	// parse) is left to Open. A driver without Validate gets only the
+	// core's checks from keyedcache.Validate.
+	Validate func(cfg Config) error
 }
 
 // Config is what a driver receives: the parsed URL and the query

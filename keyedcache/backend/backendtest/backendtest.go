@@ -20,6 +20,7 @@ package backendtest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -100,3 +101,36 @@ func ctxFor(t *testing.T) context.Context {
 
 // wait sleeps past a TTL, plus the backend's slack.
 func (s *suite) wait(d time.Duration) { time.Sleep(d + s.slack) }
+
+// inTimeTries bounds the attempts of inTime.
+const inTimeTries = 10
+
+// inTime runs try, which writes entries that live for ttl and checks
+// them before they can have expired. A try that fails sooner than ttl
+// after it began fails the test. One that fails later proves nothing:
+// on a loaded machine the goroutine may wait for a CPU longer than the
+// entry lives, so the check may have come after a correct expiry. Such
+// a try is made again, up to inTimeTries times; n counts the tries from
+// 0, and try names its keys after it, so that no try meets entries an
+// earlier one left.
+func inTime(t *testing.T, ttl time.Duration, try func(n int) error) {
+	t.Helper()
+	for n := 0; ; n++ {
+		begin := time.Now()
+		err := try(n)
+		if err == nil {
+			return
+		}
+		took := time.Since(begin)
+		if took < ttl {
+			t.Fatal(err)
+		}
+		if n+1 == inTimeTries {
+			t.Fatalf("%v (each of %d tries took longer than the %v ttl, the last %v)", err, inTimeTries, ttl, took)
+		}
+		t.Logf("try %d took %v, longer than the %v ttl, and failed: %v; trying again", n, took, ttl, err)
+	}
+}
+
+// keyN names the key of try n of inTime.
+func keyN(key string, n int) string { return fmt.Sprintf("%s%d", key, n) }

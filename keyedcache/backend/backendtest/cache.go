@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,6 +73,28 @@ func wantHit[T comparable](t *testing.T, c *keyedcache.Cache, want T, parts ...a
 	if got != want {
 		t.Fatalf("%s: Get(%v) = %v, want %v", c.Alias(), parts, got, want)
 	}
+}
+
+// setE is set that returns its error.
+func setE(t *testing.T, c *keyedcache.Cache, key string, v any, opts ...keyedcache.SetOption) error {
+	if err := c.Set(ctxFor(t), key, v, opts...); err != nil {
+		return fmt.Errorf("Set(%q): %w", key, err)
+	}
+	return nil
+}
+
+// hit is wantHit that returns what is wrong as an error.
+func hit[T comparable](t *testing.T, c *keyedcache.Cache, want T, parts ...any) error {
+	got, err := keyedcache.Get[T](ctxFor(t), c, parts[0], parts[1:]...)
+	switch {
+	case errors.Is(err, keyedcache.ErrNotCached):
+		return fmt.Errorf("%s: Get(%v) missed, want %v", c.Alias(), parts, want)
+	case err != nil:
+		return fmt.Errorf("%s: Get(%v): %w", c.Alias(), parts, err)
+	case got != want:
+		return fmt.Errorf("%s: Get(%v) = %v, want %v", c.Alias(), parts, got, want)
+	}
+	return nil
 }
 
 func wantGone(t *testing.T, c *keyedcache.Cache, parts ...any) {
@@ -154,17 +177,35 @@ func (s *suite) testTTL(t *testing.T) {
 	// short TTL shows sub-second expiry.
 	timeout := time.Second + 2*s.slack
 	one, two, _ := s.caches(t, keyedcache.WithTimeout(timeout))
-	setAt := time.Now()
-	set(t, one, "default", "d")
-	set(t, one, "long", "l", keyedcache.TTL(time.Minute))
-	set(t, one, "forever", "f", keyedcache.TTL(keyedcache.Forever))
-	set(t, one, "short", "s", keyedcache.TTL(100*time.Millisecond))
-	wantHit(t, two, "s", "short")
+	var short string
+	inTime(t, 100*time.Millisecond, func(n int) error {
+		short = keyN("short", n)
+		if err := setE(t, one, short, "s", keyedcache.TTL(100*time.Millisecond)); err != nil {
+			return err
+		}
+		return hit(t, two, "s", short)
+	})
 	s.wait(130 * time.Millisecond)
-	wantGone(t, two, "short") // sub-second TTLs hold
-	wantHit(t, two, "d", "default")
+	wantGone(t, two, short) // sub-second TTLs hold
+
+	var def string
+	var setAt time.Time // when the entry's TTL has begun at the latest
+	inTime(t, timeout, func(n int) error {
+		def = keyN("default", n)
+		if err := setE(t, one, def, "d"); err != nil {
+			return err
+		}
+		setAt = time.Now()
+		if err := setE(t, one, "long", "l", keyedcache.TTL(time.Minute)); err != nil {
+			return err
+		}
+		if err := setE(t, one, "forever", "f", keyedcache.TTL(keyedcache.Forever)); err != nil {
+			return err
+		}
+		return hit(t, two, "d", def)
+	})
 	s.wait(time.Until(setAt.Add(timeout + 100*time.Millisecond)))
-	wantGone(t, two, "default") // the alias timeout applies when no TTL is given
+	wantGone(t, two, def) // the alias timeout applies when no TTL is given
 	wantHit(t, two, "l", "long")
 	wantHit(t, two, "f", "forever")
 
@@ -177,18 +218,22 @@ func (s *suite) testTTL(t *testing.T) {
 func (s *suite) testAdd(t *testing.T) {
 	one, two, _ := s.caches(t)
 	ctx := ctxFor(t)
-	if added, err := one.Add(ctx, "lease", "p1", keyedcache.TTL(150*time.Millisecond)); err != nil || !added {
-		t.Fatalf("Add on an absent key = %v, %v; want true", added, err)
-	}
-	if added, err := two.Add(ctx, "lease", "p2"); err != nil || added {
-		t.Fatalf("Add on a present key = %v, %v; want false", added, err)
-	}
-	wantHit(t, two, "p1", "lease")
+	var lease string
+	inTime(t, 150*time.Millisecond, func(n int) error {
+		lease = keyN("lease", n)
+		if added, err := one.Add(ctx, lease, "p1", keyedcache.TTL(150*time.Millisecond)); err != nil || !added {
+			return fmt.Errorf("Add on an absent key = %v, %v; want true", added, err)
+		}
+		if added, err := two.Add(ctx, lease, "p2"); err != nil || added {
+			return fmt.Errorf("Add on a present key = %v, %v; want false", added, err)
+		}
+		return hit(t, two, "p1", lease)
+	})
 	s.wait(200 * time.Millisecond)
-	if added, err := two.Add(ctx, "lease", "p2"); err != nil || !added {
+	if added, err := two.Add(ctx, lease, "p2"); err != nil || !added {
 		t.Fatalf("Add after the entry expired = %v, %v; want true", added, err)
 	}
-	wantHit(t, one, "p2", "lease")
+	wantHit(t, one, "p2", lease)
 }
 
 func (s *suite) testDelete(t *testing.T) {
@@ -241,19 +286,26 @@ func (s *suite) testClear(t *testing.T) {
 func (s *suite) testTouch(t *testing.T) {
 	one, two, _ := s.caches(t)
 	ctx := ctxFor(t)
-	set(t, one, "t", "v", keyedcache.TTL(200*time.Millisecond))
-	if ok, err := two.Touch(ctx, "t", time.Minute); err != nil || !ok {
-		t.Fatalf("Touch of a present key = %v, %v; want true", ok, err)
-	}
+	var key string
+	inTime(t, 200*time.Millisecond, func(n int) error {
+		key = keyN("t", n)
+		if err := setE(t, one, key, "v", keyedcache.TTL(200*time.Millisecond)); err != nil {
+			return err
+		}
+		if ok, err := two.Touch(ctx, key, time.Minute); err != nil || !ok {
+			return fmt.Errorf("Touch of a present key = %v, %v; want true", ok, err)
+		}
+		return nil
+	})
 	s.wait(300 * time.Millisecond)
-	wantHit(t, one, "v", "t")
+	wantHit(t, one, "v", key)
 	if ok, err := two.Touch(ctx, "absent", time.Minute); err != nil || ok {
 		t.Fatalf("Touch of an absent key = %v, %v; want false", ok, err)
 	}
-	if ok, err := two.Touch(ctx, "t", 0); err != nil || !ok {
+	if ok, err := two.Touch(ctx, key, 0); err != nil || !ok {
 		t.Fatalf("Touch with ttl 0 = %v, %v; want true (and the entry gone)", ok, err)
 	}
-	wantGone(t, one, "t")
+	wantGone(t, one, key)
 }
 
 func (s *suite) testIncr(t *testing.T) {
@@ -263,16 +315,22 @@ func (s *suite) testIncr(t *testing.T) {
 	if _, err := one.Incr(ctx, "n", 1); !errors.As(err, &nc) {
 		t.Fatalf("Incr of an absent key = %v, want a *NotCachedError", err)
 	}
-	set(t, one, "n", 10, keyedcache.TTL(300*time.Millisecond))
-	if n, err := two.Incr(ctx, "n", 5); err != nil || n != 15 {
-		t.Fatalf("Incr = %d, %v; want 15", n, err)
-	}
-	if n, err := one.Decr(ctx, "n", 20); err != nil || n != -5 {
-		t.Fatalf("Decr = %d, %v; want -5", n, err)
-	}
-	wantHit(t, two, int64(-5), "n")
+	var key string
+	inTime(t, 300*time.Millisecond, func(n int) error {
+		key = keyN("n", n)
+		if err := setE(t, one, key, 10, keyedcache.TTL(300*time.Millisecond)); err != nil {
+			return err
+		}
+		if n, err := two.Incr(ctx, key, 5); err != nil || n != 15 {
+			return fmt.Errorf("Incr = %d, %v; want 15", n, err)
+		}
+		if n, err := one.Decr(ctx, key, 20); err != nil || n != -5 {
+			return fmt.Errorf("Decr = %d, %v; want -5", n, err)
+		}
+		return hit(t, two, int64(-5), key)
+	})
 	s.wait(400 * time.Millisecond)
-	wantGone(t, two, "n") // Incr kept the TTL of the entry
+	wantGone(t, two, key) // Incr kept the TTL of the entry
 	set(t, one, "s", "text")
 	if _, err := two.Incr(ctx, "s", 1); !errors.Is(err, keyedcache.ErrNotNumeric) {
 		t.Fatalf("Incr of a string = %v, want ErrNotNumeric", err)
@@ -385,7 +443,6 @@ func (s *suite) testRequire(t *testing.T) {
 
 func (s *suite) testConcurrent(t *testing.T) {
 	one, two, _ := s.caches(t)
-	ctx := ctxFor(t)
 	set(t, one, "counter", 0)
 	const workers, rounds = 50, 40
 	var wg sync.WaitGroup
@@ -399,24 +456,33 @@ func (s *suite) testConcurrent(t *testing.T) {
 				c = two
 			}
 			own := fmt.Sprintf("own::%d", w)
-			for i := range rounds {
+			// Each round has a deadline of its own: the whole run takes
+			// as long as the machine needs for 2,000 rounds, but no
+			// call may hang.
+			round := func(i int) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
 				if err := c.Set(ctx, own, i); err != nil {
-					errs <- err
-					return
+					return err
 				}
 				if got, err := keyedcache.Get[int](ctx, c, own); err != nil || got != i {
-					errs <- fmt.Errorf("worker %d read back %d, %v; want %d", w, got, err, i)
-					return
+					return fmt.Errorf("worker %d read back %d, %v; want %d", w, got, err, i)
 				}
 				if _, err := c.Incr(ctx, "counter", 1); err != nil {
-					errs <- err
-					return
+					return err
 				}
 				c.Add(ctx, fmt.Sprintf("shared::%d", i%5), w)
 				keyedcache.Get[int](ctx, c, fmt.Sprintf("shared::%d", (i+w)%5))
 				if i%10 == 0 {
 					c.DeleteChildren(ctx, "tree", w%3)
 					c.Set(ctx, c.Key("tree", w%3, i), i)
+				}
+				return nil
+			}
+			for i := range rounds {
+				if err := round(i); err != nil {
+					errs <- err
+					return
 				}
 			}
 		}()

@@ -157,6 +157,7 @@ func InvalidationUnderFaults(t *testing.T, start func(t *testing.T) (url string,
 	child.WaitFor(t, "reading", 60*time.Second)
 
 	var phase atomic.Int32
+	var ended [phases]atomic.Int64 // calls that ended in each phase
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	figures := make([][phases]invFigures, invWorkers)
@@ -181,7 +182,9 @@ func InvalidationUnderFaults(t *testing.T, start func(t *testing.T) (url string,
 					what = "tree item " + strconv.Itoa(item)
 				}
 				took := time.Since(begin)
-				ph := &fig[phase.Load()]
+				p := phase.Load()
+				ended[p].Add(1)
+				ph := &fig[p]
 				ph.calls++
 				ph.lat = append(ph.lat, took)
 				if err != nil {
@@ -235,21 +238,31 @@ func InvalidationUnderFaults(t *testing.T, start func(t *testing.T) (url string,
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	time.Sleep(time.Second)
+	// hold keeps the current phase for d, and then until a call has
+	// ended in it: on a loaded machine none may have within d (the first
+	// calls, which compute under a lease, can take over a second).
+	hold := func(d time.Duration) {
+		time.Sleep(d)
+		p := phase.Load()
+		for deadline := time.Now().Add(2 * invCallBound); ended[p].Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	hold(time.Second)
 	phase.Store(int32(phaseHung))
 	srv.Pause()
-	time.Sleep(invHang)
+	hold(invHang)
 	srv.Resume()
 	phase.Store(int32(phaseResumed))
 	settle("after SIGCONT")
-	time.Sleep(time.Second)
+	hold(time.Second)
 	phase.Store(int32(phaseDead))
 	srv.Kill()
-	time.Sleep(time.Second)
+	hold(time.Second)
 	srv.Restart()
 	phase.Store(int32(phaseRestored))
 	settle("after the restart")
-	time.Sleep(time.Second)
+	hold(time.Second)
 	stop.Store(true)
 	wg.Wait()
 	writeState()

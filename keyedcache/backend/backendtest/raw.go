@@ -42,6 +42,20 @@ func wantValue(t *testing.T, b backend.Backend, key string, want []byte) {
 	}
 }
 
+// value is wantValue that returns what is wrong as an error.
+func value(t *testing.T, b backend.Backend, key string, want []byte) error {
+	got, found, err := b.Get(ctxFor(t), key)
+	switch {
+	case err != nil:
+		return fmt.Errorf("Get(%q): %w", key, err)
+	case !found:
+		return fmt.Errorf("Get(%q): miss, want %d bytes", key, len(want))
+	case !bytes.Equal(got, want):
+		return fmt.Errorf("Get(%q) = %q, want %q", key, clip(got), clip(want))
+	}
+	return nil
+}
+
 func wantMiss(t *testing.T, b backend.Backend, key string) {
 	t.Helper()
 	if got, found := mustGet(t, b, key); found {
@@ -147,12 +161,21 @@ func (s *suite) testRawExpiry(t *testing.T) {
 	a, b := s.open(t)
 	// Long enough that a loaded machine reads the entry before it expires.
 	ttl := time.Second + 2*s.slack
-	setAt := time.Now()
-	mustSet(t, a, "raw::ttl::short", []byte("x"), ttl)
-	mustSet(t, a, "raw::ttl::forever", []byte("y"), backend.NoExpiry)
-	wantValue(t, b, "raw::ttl::short", []byte("x"))
+	var short string
+	var setAt time.Time // when the entry's ttl has begun at the latest
+	inTime(t, ttl, func(n int) error {
+		short = keyN("raw::ttl::short", n)
+		if err := a.Set(ctxFor(t), short, []byte("x"), ttl); err != nil {
+			return fmt.Errorf("Set(%q): %w", short, err)
+		}
+		setAt = time.Now()
+		if err := a.Set(ctxFor(t), "raw::ttl::forever", []byte("y"), backend.NoExpiry); err != nil {
+			return fmt.Errorf("Set(%q): %w", "raw::ttl::forever", err)
+		}
+		return value(t, b, short, []byte("x"))
+	})
 	s.wait(time.Until(setAt.Add(ttl + 100*time.Millisecond)))
-	wantMiss(t, b, "raw::ttl::short")
+	wantMiss(t, b, short)
 	wantValue(t, b, "raw::ttl::forever", []byte("y"))
 }
 
@@ -160,12 +183,19 @@ func (s *suite) testRawCapabilities(t *testing.T) {
 	a, b := s.open(t)
 	ctx := ctxFor(t)
 	if tc, ok := b.(backend.Toucher); ok {
-		mustSet(t, a, "raw::touch", []byte("x"), 200*time.Millisecond)
-		if err := tc.Touch(ctx, "raw::touch", time.Minute); err != nil {
-			t.Fatalf("Touch: %v", err)
-		}
+		var key string
+		inTime(t, 200*time.Millisecond, func(n int) error {
+			key = keyN("raw::touch", n)
+			if err := a.Set(ctx, key, []byte("x"), 200*time.Millisecond); err != nil {
+				return fmt.Errorf("Set(%q): %w", key, err)
+			}
+			if err := tc.Touch(ctx, key, time.Minute); err != nil {
+				return fmt.Errorf("Touch: %w", err)
+			}
+			return nil
+		})
 		s.wait(300 * time.Millisecond)
-		wantValue(t, a, "raw::touch", []byte("x"))
+		wantValue(t, a, key, []byte("x"))
 		if err := tc.Touch(ctx, "raw::touch::absent", time.Minute); !errors.Is(err, backend.ErrNotFound) {
 			t.Fatalf("Touch of an absent key = %v, want ErrNotFound", err)
 		}

@@ -14,7 +14,8 @@ import (
 
 func init() {
 	backend.Register("dummy", backend.Driver{
-		Open: func(backend.Config) (backend.Backend, error) { return New(), nil },
+		Open:     func(backend.Config) (backend.Backend, error) { return New(), nil },
+		Validate: func(backend.Config) error { return nil },
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -253,4 +254,87 @@ func BenchmarkScanKeysAfter(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkDeletePrefix deletes the 100 children of one key
+// ("target::" + i) from a directory that holds 10k or 1M other entries
+// ("bulk::<i%1000>::<i>", 1000 parents): the time should not grow with
+// the entries the directory holds, only with the children deleted.
+// Writing the children again between iterations is not timed.
+//
+// Filling a directory with 1M entries takes minutes and about 5 GB of
+// disk (one file and one marker per entry); with
+// KEYEDCACHE_FILE_BENCH_DIR set, each size is filled once under that
+// directory and reused by later runs (remove it afterwards). -short
+// skips the 1M case.
+func BenchmarkDeletePrefix(b *testing.B) {
+	const children = 100
+	parent := b
+	for _, total := range []int{10_000, 1_000_000} {
+		var s *Store // filled once, for every run of the sub-benchmark
+		b.Run(fmt.Sprintf("entries=%d/children=%d", total, children), func(b *testing.B) {
+			if total > 10_000 && testing.Short() {
+				b.Skip("fills a directory with 1M entries")
+			}
+			if s == nil {
+				s = filledStore(parent, total)
+			}
+			ctx := context.Background()
+			v := make([]byte, 64)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				parent := fmt.Sprint("target::", i)
+				for c := range children {
+					if err := s.Set(ctx, fmt.Sprint(parent, "::", c), v, 0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				n, err := s.DeletePrefix(ctx, parent+"::")
+				if err != nil || n != children {
+					b.Fatalf("DeletePrefix = %d, %v; want %d", n, err, children)
+				}
+			}
+		})
+	}
+}
+
+// filledStore returns a Store holding total entries under bulk::, in
+// b.TempDir() (removed when b ends) or, with KEYEDCACHE_FILE_BENCH_DIR set, in a directory
+// under it that is filled once and reused.
+func filledStore(b *testing.B, total int) *Store {
+	b.Helper()
+	dir := b.TempDir()
+	if root := os.Getenv("KEYEDCACHE_FILE_BENCH_DIR"); root != "" {
+		dir = filepath.Join(root, fmt.Sprintf("v%d-entries-%d", formatVersion, total))
+	}
+	done := filepath.Join(dir, "filled")
+	s, err := New(dir, Options{MaxEntries: 2 * total})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if exists(done) {
+		return s
+	}
+	ctx := context.Background()
+	v := make([]byte, 64)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < total; i = int(next.Add(1) - 1) {
+				if err := s.Set(ctx, fmt.Sprintf("bulk::%d::%d", i%1000, i), v, 0); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := os.WriteFile(done, nil, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

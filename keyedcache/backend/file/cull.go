@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 )
 
@@ -44,8 +45,9 @@ func (s *Store) makeRoom(ctx context.Context, p pending) {
 // victim is an entry file a cull may remove.
 type victim struct {
 	path  string
-	dead  bool  // expired or unreadable: removed first, always
-	order int64 // expiry (math.MaxInt64 for never), then mtime
+	key   string // "" if unreadable
+	dead  bool   // expired or unreadable: removed first, always
+	order int64  // expiry (math.MaxInt64 for never), then mtime
 	mtime int64
 	size  int64
 }
@@ -64,8 +66,9 @@ type victim struct {
 // victim: removing it would free bytes that the write takes back. The
 // cull resets the count and the bytes to what it found and left.
 //
-// It takes no key locks: an entry a concurrent writer replaces as it is
-// removed is simply evicted, which a cache may do at any time.
+// It waits for no key lock (a cull may run under one, in rewrite): an
+// entry a concurrent writer replaces as it is removed is simply evicted,
+// which a cache may do at any time. See evict for the markers.
 //
 // A cull reads the header of every entry, so it costs O(entries); the
 // estimates make it happen once per maxEntries/CullFrequency new entries
@@ -90,7 +93,7 @@ func (s *Store) cull(ctx context.Context, p pending) error {
 			newEntry, old = 0, m.size
 			return nil
 		}
-		v := victim{path: path, dead: err != nil || !live(m.expiry, now), order: m.expiry, mtime: m.mtime.UnixNano(), size: m.size}
+		v := victim{path: path, key: m.key, dead: err != nil || !live(m.expiry, now), order: m.expiry, mtime: m.mtime.UnixNano(), size: m.size}
 		if v.order == 0 {
 			v.order = math.MaxInt64
 		}
@@ -132,7 +135,7 @@ func (s *Store) cull(ctx context.Context, p pending) error {
 		if removed >= wantN && freed >= wantBytes && !v.dead {
 			break
 		}
-		if err := os.Remove(v.path); err == nil || errors.Is(err, fs.ErrNotExist) {
+		if err := s.evict(v); err == nil || errors.Is(err, fs.ErrNotExist) {
 			removed++
 			freed += v.size
 		}
@@ -140,4 +143,24 @@ func (s *Store) cull(ctx context.Context, p pending) error {
 	s.count.Store(n - removed)
 	s.bytes.Store(total - freed)
 	return nil
+}
+
+// evict removes a victim's entry file, and its marker in the prefix tree
+// if the key's lock is free at once. A marker may be removed only under
+// the lock (see tree.go), and a cull must not wait for one, so with the
+// lock busy the marker stays: a marker without an entry, which the next
+// DeletePrefix, ScanKeys or Clear that walks its node removes or skips.
+func (s *Store) evict(v victim) error {
+	var st *stripe
+	if v.key != "" {
+		st = s.tryLock(stripeOfName(filepath.Base(v.path)))
+	}
+	err := os.Remove(v.path)
+	if st != nil {
+		if err == nil {
+			s.dropMarker(s.markerOf(loc{key: v.key, path: v.path}))
+		}
+		st.unlock()
+	}
+	return err
 }

@@ -43,9 +43,18 @@
 // and Incr remove the key's entry instead and succeed, as if it had been
 // stored and evicted at once; Add stores nothing and returns false.
 //
-// Keys are listed in two ways. ScanKeys (and DeletePrefix, and
-// BackendStats) read the header of every entry file, in no particular
-// order: O(entries) whatever the prefix. ScanKeysAfter lists in byte
+// Keys are listed in two ways. ScanKeys and DeletePrefix walk a prefix
+// tree kept beside the entries: under tree/ one directory per run of
+// leading "::"-separated segments that some key continues, holding an
+// empty marker file per key (see tree.go for the layout and for the
+// invariant that every entry has its marker, across processes and
+// crashes). A prefix ending in "::", which is what keyedcache's
+// DeleteChildren passes, costs O(keys under it), however many entries
+// the directory holds; other prefixes cost O(keys under their leading
+// segments). Every write pays one more open(2), which creates the
+// marker the first time a key is written and fails at once afterwards;
+// a delete one more unlink. BackendStats reads the header of every entry file:
+// O(entries). ScanKeysAfter lists in byte
 // order from a cursor, which is how the staff page reads a page of
 // keys, through a listing index the Store builds on its first call:
 // for each fan-out directory, its keys in order and what a stat of it

@@ -15,33 +15,36 @@ var params = []backend.Param{
 }
 
 func init() {
-	backend.Register("file", backend.Driver{Params: params, Open: open})
+	backend.Register("file", backend.Driver{Params: params, Open: open, Validate: func(cfg backend.Config) error {
+		_, _, err := options(cfg)
+		return err
+	}})
 }
 
-// open opens a Store for a URL such as
-// file:///var/tmp/app-cache?max_entries=1000&max_bytes=64MiB&cull_frequency=3.
-func open(cfg backend.Config) (backend.Backend, error) {
-	dir, err := dirOf(cfg)
+// options reads a file:// URL: the directory and the parameters. It
+// touches no file.
+func options(cfg backend.Config) (dir string, opts Options, err error) {
+	dir, err = dirOf(cfg)
 	if err != nil {
-		return nil, err
+		return "", Options{}, err
 	}
 	maxEntries, err := cfg.Int("max_entries", DefaultMaxEntries, 1)
 	if err != nil {
-		return nil, err
+		return "", Options{}, err
 	}
 	maxBytes, err := cfg.Size("max_bytes", 0)
 	if err != nil {
-		return nil, err
+		return "", Options{}, err
 	}
 	cull, err := cfg.Int("cull_frequency", DefaultCullFrequency, 0)
 	if err != nil {
-		return nil, err
+		return "", Options{}, err
 	}
 	sync, err := cfg.Bool("fsync", false)
 	if err != nil {
-		return nil, err
+		return "", Options{}, err
 	}
-	opts := Options{
+	opts = Options{
 		MaxEntries:    int(min(maxEntries, int64(maxInt))),
 		MaxBytes:      maxBytes,
 		CullFrequency: int(min(cull, int64(maxInt))),
@@ -49,6 +52,16 @@ func open(cfg backend.Config) (backend.Backend, error) {
 	}
 	if cull == 0 {
 		opts.CullFrequency = ClearWhenFull
+	}
+	return dir, opts, nil
+}
+
+// open opens a Store for a URL such as
+// file:///var/tmp/app-cache?max_entries=1000&max_bytes=64MiB&cull_frequency=3.
+func open(cfg backend.Config) (backend.Backend, error) {
+	dir, opts, err := options(cfg)
+	if err != nil {
+		return nil, err
 	}
 	s, err := New(dir, opts)
 	if err != nil {

@@ -17,3 +17,7 @@ func lockFile(ctx context.Context, f *os.File, release func()) error { return ni
 
 // unlockFile does nothing where flock(2) is not available.
 func unlockFile(f *os.File) error { return nil }
+
+// tryLockFile does nothing where flock(2) is not available, and so
+// always succeeds.
+func tryLockFile(f *os.File) bool { return true }

@@ -51,6 +51,12 @@ func lockFile(ctx context.Context, f *os.File, release func()) error {
 	}
 }
 
+// tryLockFile takes an exclusive flock on f if it is free at once, and
+// reports whether it did.
+func tryLockFile(f *os.File) bool {
+	return flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+}
+
 // unlockFile releases the flock on f.
 func unlockFile(f *os.File) error {
 	return flock(int(f.Fd()), syscall.LOCK_UN)

@@ -16,7 +16,7 @@ import (
 //
 //	offset  size  field
 //	0       3     magic "KCF"
-//	3       1     format version (1)
+//	3       1     format version (2)
 //	4       4     CRC-32C (Castagnoli) of every byte from offset 8 to the end
 //	8       8     expiry, Unix nanoseconds; 0 = never
 //	16      4     key length
@@ -25,7 +25,10 @@ import (
 //
 // The file's size must be exactly headerSize + key length + value length.
 const (
-	formatVersion = 1
+	//
+	// Version 2 added the prefix tree (tree.go): every entry file has a
+	// marker. Entries of version 1, written without one, read as corrupt.
+	formatVersion = 2
 	headerSize    = 28
 	// maxKeyLen bounds the key length a header may claim, so that a
 	// garbage header cannot make a scan allocate gigabytes.
@@ -177,6 +180,7 @@ const (
 // loc is where a key lives: its fan-out directory, its file and its lock
 // stripe.
 type loc struct {
+	key    string
 	sub    string
 	path   string
 	stripe int

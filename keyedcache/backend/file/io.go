@@ -47,7 +47,9 @@ func (s *Store) discard(ctx context.Context, l loc, key string) {
 	}
 	defer st.unlock()
 	if _, state, err := s.load(l.path, key); err == nil && state == dead {
-		_ = s.unlink(l.path)
+		if s.unlink(l.path) == nil {
+			s.dropMarker(s.markerOf(l))
+		}
 	}
 }
 
@@ -119,8 +121,13 @@ func (s *Store) writeTemp(l loc, key string, value []byte, expiry int64) (string
 // commit renames a temporary file of size bytes, written by writeTemp,
 // over key's entry file, and counts what it adds: an entry if there was
 // none, and the difference in bytes from the file it replaces. The
-// caller holds the key's lock. On failure it removes tmp.
+// caller holds the key's lock. It first makes sure the entry has its
+// marker in the prefix tree. On failure it removes tmp.
 func (s *Store) commit(tmp string, l loc, size int64) error {
+	if err := s.ensureMarker(l); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("file: write: %w", err)
+	}
 	old, existed := int64(0), false
 	if fi, err := os.Lstat(l.path); err == nil {
 		old, existed = fi.Size(), true
@@ -154,6 +161,7 @@ func (s *Store) rewrite(ctx context.Context, l loc, key string, value []byte, ex
 		if err := s.unlink(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("file: write: %w", err)
 		}
+		s.dropMarker(s.markerOf(l))
 		return nil
 	}
 	if s.maxBytes > 0 {

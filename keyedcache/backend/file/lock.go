@@ -51,6 +51,34 @@ func (s *Store) lock(ctx context.Context, i int) (*stripe, error) {
 	return st, nil
 }
 
+// tryLock acquires stripe i if it is free at once, and returns nil if
+// not.
+func (s *Store) tryLock(i int) *stripe {
+	st := &s.stripes[i]
+	select {
+	case st.sem <- struct{}{}:
+	default:
+		return nil
+	}
+	if s.closed.Load() {
+		<-st.sem
+		return nil
+	}
+	if st.f == nil {
+		f, err := s.openLockFile(i)
+		if err != nil {
+			<-st.sem
+			return nil
+		}
+		st.f = f
+	}
+	if !tryLockFile(st.f) {
+		<-st.sem
+		return nil
+	}
+	return st
+}
+
 // unlock releases a stripe acquired by lock.
 func (st *stripe) unlock() {
 	// An unlock that fails leaves the lock held until the descriptor is

@@ -32,6 +32,7 @@ const (
 	incrsEach   = 200 // per process, shared by routinesPer goroutines
 	addKeys     = 100
 	routinesPer = 2 // goroutines per child process
+	treeWrites  = 400
 )
 
 func TestHelperProcess(t *testing.T) {
@@ -81,6 +82,23 @@ func TestHelperProcess(t *testing.T) {
 					}
 					if ok {
 						report("%s %s", key, who)
+					}
+				}
+			case "tree":
+				for i := range treeWrites {
+					key := fmt.Sprintf("t::%s::%d::%d", id, g, i%20)
+					var err error
+					switch i % 4 {
+					case 0, 1:
+						err = s.Set(ctx, key, []byte("1"), time.Hour)
+					case 2:
+						_, err = s.Add(ctx, key+"::leaf", []byte("1"), time.Hour)
+					case 3:
+						_, err = s.Delete(ctx, key)
+					}
+					if err != nil {
+						t.Errorf("%s: %v", key, err)
+						return
 					}
 				}
 			default:
@@ -200,4 +218,39 @@ func TestMultiProcessAdd(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d processes won at least one key", len(procs), processes)
+}
+
+// Processes write and delete keys under t:: while this one deletes the
+// prefix over and over. Once they are done, one more DeletePrefix must
+// leave no key under t::, and every entry must have its marker: no write
+// of another process escapes the prefix tree.
+func TestMultiProcessDeletePrefix(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{MaxEntries: 100000})
+	ctx := context.Background()
+	done := make(chan struct{})
+	var deletes int
+	go func() {
+		defer close(done)
+		for !exists(filepath.Join(dir, "stop")) {
+			if _, err := s.DeletePrefix(ctx, "t::"); err != nil {
+				t.Errorf("DeletePrefix: %v", err)
+				return
+			}
+			deletes++
+		}
+	}()
+	runChildren(t, "tree", dir, processes)
+	os.WriteFile(filepath.Join(dir, "stop"), nil, 0o600)
+	<-done
+	checkMarkers(t, s)
+	if _, err := s.DeletePrefix(ctx, "t::"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range entryKeys(t, s) {
+		if strings.HasPrefix(k, "t::") {
+			t.Errorf("%q survived the last DeletePrefix", k)
+		}
+	}
+	t.Logf("%d DeletePrefix calls ran during the writes", deletes)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -15,18 +14,20 @@ import (
 var errStop = errors.New("stop")
 
 // ScanKeys calls fn with every live key that starts with prefix, in no
-// particular order, until fn returns false. It reads the header of every
-// entry file, so it costs O(entries) whatever the prefix; the listing is
-// complete, so complete is true unless err is not nil. ScanKeysAfter
-// lists in order, a page at a time, for about the page's cost.
+// particular order, until fn returns false. It walks the prefix tree
+// (see tree.go) from the node of prefix's leading segments, up to its
+// last "::", and reads the header of each entry found there: a prefix
+// ending in "::" costs O(keys under it), whatever the directory holds;
+// another prefix costs O(keys under its leading segments), and a prefix
+// without "::" O(entries). The listing is complete, so complete is true
+// unless err is not nil. ScanKeysAfter lists in order, a page at a time,
+// for about the page's cost.
 func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string) bool) (bool, error) {
 	if err := s.check(ctx); err != nil {
 		return false, err
 	}
-	err := s.walk(ctx, func(path string, k kind) error {
-		if k != kindEntry {
-			return nil
-		}
+	err := s.walkTree(ctx, s.nodeOf(prefix), false, func(_, name string) error {
+		path, _ := s.entryOfMarker(name)
 		m, err := readMeta(path)
 		if err != nil || !live(m.expiry, s.now().UnixNano()) || !strings.HasPrefix(m.key, prefix) {
 			return nil
@@ -43,33 +44,52 @@ func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string)
 }
 
 // DeletePrefix removes every entry whose key starts with prefix and
-// returns how many live ones it removed. Expired entries under prefix
-// are removed too but not counted. File names are hashes, so it reads
-// the header of every entry file in the directory: it costs O(entries)
-// whatever the prefix, plus a lock per entry removed.
+// returns how many live ones it removed. Expired and unreadable entries
+// found on the way are removed too but not counted. It walks the prefix
+// tree as ScanKeys does, so a prefix ending in "::" (as keyedcache's
+// DeleteChildren passes) costs O(keys under it) however many entries the
+// directory holds: a header read, a lock and two unlinks per key
+// removed. Another prefix costs O(keys under its leading segments up to
+// its last "::"), and one without "::" O(entries).
+//
+// Each entry is removed under its key's lock, so an Incr, Touch or
+// CompareAndSwap of the key runs wholly before or wholly after its
+// removal. An entry written before DeletePrefix starts is gone when it
+// returns; one written while it runs may survive.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
 	n := 0
-	err := s.walk(ctx, func(path string, k kind) error {
-		if k != kindEntry {
-			return nil
-		}
-		m, err := readMeta(path)
-		if err != nil || !strings.HasPrefix(m.key, prefix) {
-			return nil
-		}
-		st, err := s.lock(ctx, stripeOfName(filepath.Base(path)))
+	err := s.walkTree(ctx, s.nodeOf(prefix), true, func(marker, name string) error {
+		path, stripe := s.entryOfMarker(name)
+		st, err := s.lock(ctx, stripe)
 		if err != nil {
 			return err
 		}
 		defer st.unlock()
-		wasLive, err := s.remove(path, m.key)
-		if wasLive {
-			n++
+		m, merr := readMeta(path)
+		switch {
+		case errors.Is(merr, fs.ErrNotExist):
+			// A marker whose entry is gone: left by a crash or a cull.
+		case merr != nil && !errors.Is(merr, errCorrupt):
+			return merr
+		case merr == nil && !strings.HasPrefix(m.key, prefix):
+			return nil // another key in a node the walk passes through
+		default:
+			if err := s.unlink(path); err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			} else if merr == nil && live(m.expiry, s.now().UnixNano()) {
+				n++
+			}
 		}
-		return err
+		// The walk removes the node once it is empty.
+		if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return n, fmt.Errorf("file: delete prefix: %w", err)

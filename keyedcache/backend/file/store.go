@@ -207,7 +207,7 @@ func (s *Store) check(ctx context.Context) error {
 func (s *Store) locate(key string) loc {
 	sub, name, stripe := nameOf(key)
 	sub = filepath.Join(s.dir, sub)
-	return loc{sub: sub, path: filepath.Join(sub, name), stripe: stripe}
+	return loc{key: key, sub: sub, path: filepath.Join(sub, name), stripe: stripe}
 }
 
 // Get returns the value stored under key. A missing, expired or
@@ -335,49 +335,71 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 		return false, err
 	}
 	defer st.unlock()
-	return s.remove(l.path, key)
+	return s.remove(l)
 }
 
-// remove deletes the entry file at path, which the caller has locked,
-// and reports whether it held a live entry for key.
-func (s *Store) remove(path, key string) (bool, error) {
-	m, err := readMeta(path)
+// remove deletes the entry file at l, which the caller has locked, and
+// its marker, and reports whether it held a live entry for l.key.
+func (s *Store) remove(l loc) (bool, error) {
+	m, err := readMeta(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	wasLive := err == nil && m.key == key && live(m.expiry, s.now().UnixNano())
-	if err := s.unlink(path); err != nil {
+	wasLive := err == nil && m.key == l.key && live(m.expiry, s.now().UnixNano())
+	if err := s.unlink(l.path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
 		}
 		return false, fmt.Errorf("file: delete: %w", err)
 	}
+	s.dropMarker(s.markerOf(l))
 	return wasLive, nil
 }
 
-// Clear removes every entry in the Store's directory, and temporary
-// files more than a minute old (a younger one may belong to a write in
-// progress). It removes only files it recognizes as its own: entry
-// files (<64 hex digits>.cache) and temporary files (.kc-tmp-*) in the
-// fan-out directories (<2 hex digits>), and temporary files in the root.
-// It keeps the fan-out directories and the lock files, which other
-// processes may hold: removing a held lock file would let a second
-// process lock a new file of the same name.
+// Clear removes every entry in the Store's directory, the prefix tree,
+// and temporary files more than a minute old (a younger one may belong
+// to a write in progress). It removes only files it recognizes as its
+// own: entry files (<64 hex digits>.cache) and temporary files
+// (.kc-tmp-*) in the fan-out directories (<2 hex digits>), temporary
+// files in the root, and the markers and nodes under tree/. It keeps the
+// fan-out directories and the lock files, which other processes may
+// hold: removing a held lock file would let a second process lock a new
+// file of the same name. It costs O(entries).
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	err := s.walk(ctx, func(path string, k kind) error {
-		switch k {
-		case kindEntry:
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-		case kindTemp:
-			s.removeIfStale(path)
+	// Entries with markers first, each under its lock with its marker
+	// (see tree.go); then whatever is left: entries without a marker
+	// (unreadable ones, or of an older format) and temporary files.
+	err := s.walkTree(ctx, filepath.Join(s.dir, treeDirName), true, func(marker, name string) error {
+		path, stripe := s.entryOfMarker(name)
+		st, err := s.lock(ctx, stripe)
+		if err != nil {
+			return err
+		}
+		defer st.unlock()
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.walk(ctx, func(path string, k kind) error {
+			switch k {
+			case kindEntry:
+				if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			case kindTemp:
+				s.removeIfStale(path)
+			}
+			return nil
+		})
+	}
 	s.count.Store(0)
 	s.bytes.Store(0)
 	if err != nil {

@@ -317,8 +317,19 @@ func TestPeerDown(t *testing.T) {
 		t.Logf("rounds of get+get+set+fill with a stopped peer took %v", lat)
 		b.signal(t, syscall.SIGCONT)
 		stopped = false
-		time.Sleep(1100 * time.Millisecond) // the peer is skipped for a second after failing
-		a.wantValue(t, own[b], "v")         // back, with its entries
+		// The peer is skipped for a second after failing, and on a loaded
+		// machine the first call after that can time out again (and
+		// skip it again): poll until it is back, with its entries.
+		time.Sleep(1100 * time.Millisecond)
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			got, found, errText := a.get(t, own[b])
+			if found && got == "v" && errText == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("peer %s: Get(%q) after SIGCONT = %q, found=%v, err=%q; want %q", a.self, own[b], got, found, errText, "v")
+			}
+		}
 	})
 
 	t.Run("Killed", func(t *testing.T) {

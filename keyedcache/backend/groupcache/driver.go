@@ -22,7 +22,10 @@ var params = []backend.Param{
 }
 
 func init() {
-	backend.Register("groupcache", backend.Driver{Params: params, Open: Open})
+	backend.Register("groupcache", backend.Driver{Params: params, Open: Open, Validate: func(cfg backend.Config) error {
+		_, err := optionsFrom(cfg)
+		return err
+	}})
 }
 
 // Open opens a Backend for a URL

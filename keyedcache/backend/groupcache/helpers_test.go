@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"keyedcache.dev/internal/testproc"
+	"keyedcache.dev/internal/testserver"
 	"keyedcache.dev/keyedcache/backend"
 	"keyedcache.dev/keyedcache/backend/groupcache"
 )
@@ -230,8 +231,14 @@ func (p *peer) stop(t *testing.T) {
 	p.proc.Wait(t)
 }
 
+// signal sends sig to the peer process; for SIGSTOP it returns once
+// the process has stopped.
 func (p *peer) signal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
+	if sig == syscall.SIGSTOP {
+		testserver.StopProcess(t, p.pid)
+		return
+	}
 	if err := syscall.Kill(p.pid, sig); err != nil {
 		t.Fatal(err)
 	}

@@ -97,11 +97,6 @@ func TestCoreClearAndDeleteChildren(t *testing.T) {
 			}
 		}
 	}
-	raw := memcache.New(srv.Addr)
-	defer raw.Close()
-	if err := raw.Set(&memcache.Item{Key: "app::product::1", Value: []byte("another program's")}); err != nil {
-		t.Fatal(err)
-	}
 	hit := func(c *keyedcache.Cache, key string) bool {
 		v, err := keyedcache.Get[string](ctx, c, key)
 		if err == nil && v != c.Alias()+" "+key {
@@ -120,6 +115,17 @@ func TestCoreClearAndDeleteChildren(t *testing.T) {
 		t.Fatal("DeleteChildren in one alias removed another alias's keys")
 	}
 
+	// Entries are stored under their own keys: another program's value
+	// under a key of the alias is hidden from the alias (it carries no
+	// stamp), and Clear, which replaces the alias's token, leaves it.
+	raw := memcache.New(srv.Addr)
+	defer raw.Close()
+	if err := raw.Set(&memcache.Item{Key: "app::product::1", Value: []byte("another program's")}); err != nil {
+		t.Fatal(err)
+	}
+	if hit(app, "product::1") {
+		t.Fatal("another program's value under app::product::1 was served to app")
+	}
 	if err := app.Clear(ctx); err != nil {
 		t.Fatalf("Clear of an alias with a key prefix: %v", err)
 	}

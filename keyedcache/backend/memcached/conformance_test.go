@@ -16,7 +16,8 @@ import (
 // come late.
 const slack = 2500 * time.Millisecond
 
-// suiteTimeout is the network timeout of the Stores the suite runs on.
+// suiteTimeout is the network timeout of the Stores the suite and the
+// tests that are not about timeouts run on (see newStore).
 // The default (250ms) is meant for a production client; here 50
 // goroutines under the race detector share two cores with other jobs,
 // and a goroutine that waits that long for a CPU finds its read timed

@@ -54,10 +54,15 @@
 // The backend does not implement PrefixDeleter: memcached cannot find
 // keys by prefix, so the core's namespace generations provide
 // delete-with-children and Clear of an alias with a key_prefix (random
-// tokens stored on the servers, which memcached may evict without
-// bringing old entries back). Each operation of the core then reads the
-// tokens of the key's prefixes first: one multi-get, a second round
-// trip.
+// tokens of the prefixes that have children, stored on the servers,
+// which memcached may evict without bringing old entries back). An
+// entry is stored under its own key, stamped with the tokens of its
+// parents; GetWith, SetWith, DeleteWith and IncrWith send the read of
+// those tokens in the same round trip as the operation on the key (a
+// get command pipelined with it on the key's server; the other servers
+// are read at the same time), so a core Get, Set or Delete is one round
+// trip, and DeleteChildren two (the new token, then the key's own
+// entry).
 //
 // Clear of the backend itself (an alias with no key_prefix) deletes the
 // keys under the namespace URL parameter, found through metadump; with no

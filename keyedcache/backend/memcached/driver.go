@@ -16,7 +16,7 @@ var params = []backend.Param{
 }
 
 func init() {
-	backend.Register("memcached", backend.Driver{Params: params, Open: Open})
+	backend.Register("memcached", backend.Driver{Params: params, Open: Open, Validate: validate})
 }
 
 // Open opens a Store for a memcached:// URL:
@@ -33,12 +33,28 @@ func init() {
 // every process must list the same servers (in any order). A bad
 // parameter returns a *backend.ConfigError that names it.
 func Open(cfg backend.Config) (backend.Backend, error) {
+	opts, err := options(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(opts)
+	if err != nil {
+		if ce, ok := err.(*backend.ConfigError); ok && ce.URL == "" {
+			ce.URL = backend.Redact(cfg.URL)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// options reads a memcached:// URL into Options.
+func options(cfg backend.Config) (Options, error) {
 	u := cfg.URL
 	fail := func(param, value, reason string, valid ...string) error {
 		return &backend.ConfigError{URL: backend.Redact(u), Param: param, Value: value, Reason: reason, Valid: valid}
 	}
 	if u == nil {
-		return nil, fail("", "", "no URL")
+		return Options{}, fail("", "", "no URL")
 	}
 	for name := range cfg.Params {
 		if !slices.ContainsFunc(params, func(p backend.Param) bool { return p.Name == name }) {
@@ -46,58 +62,65 @@ func Open(cfg backend.Config) (backend.Backend, error) {
 			for _, p := range params {
 				valid = append(valid, p.Name)
 			}
-			return nil, fail(name, "", "unknown parameter for memcached://", valid...)
+			return Options{}, fail(name, "", "unknown parameter for memcached://", valid...)
 		}
 	}
 	if u.User != nil {
-		return nil, fail("", "", "memcached's text protocol has no authentication: remove the user name and password")
+		return Options{}, fail("", "", "memcached's text protocol has no authentication: remove the user name and password")
 	}
 	var servers []string
 	path := strings.TrimSuffix(u.Path, "/")
 	switch {
 	case u.Opaque != "":
-		return nil, fail("", "", "want memcached://host:port[,host:port…] or memcached:///path/to/socket")
+		return Options{}, fail("", "", "want memcached://host:port[,host:port…] or memcached:///path/to/socket")
 	case u.Host != "" && path != "":
-		return nil, fail("", "", "give servers as host:port in the host part, or one unix socket as the path, not both")
+		return Options{}, fail("", "", "give servers as host:port in the host part, or one unix socket as the path, not both")
 	case path != "":
 		servers = []string{path}
 	case u.Host != "":
 		servers = strings.Split(u.Host, ",")
 	default:
-		return nil, fail("", "", "no server: want memcached://host:port[,host:port…] or memcached:///path/to/socket")
+		return Options{}, fail("", "", "no server: want memcached://host:port[,host:port…] or memcached:///path/to/socket")
 	}
 	timeout, err := cfg.Duration("net_timeout", DefaultTimeout)
 	if err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	idle, err := cfg.Int("max_idle_conns", DefaultMaxIdleConns, 1)
 	if err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	downRetry := DefaultDownRetry
 	if v := cfg.Params.Get("down_retry"); v != "" {
 		d, ok := backend.ParseDuration(v)
 		if !ok || d < 0 {
-			return nil, fail("down_retry", v, "want 0, a number of seconds or a duration such as 500ms or 2s")
+			return Options{}, fail("down_retry", v, "want 0, a number of seconds or a duration such as 500ms or 2s")
 		}
 		downRetry = d
 		if d == 0 {
 			downRetry = -1 // Options: negative means never skip
 		}
 	}
-	opts := Options{
+	return Options{
 		Servers:      servers,
 		Namespace:    cfg.Params.Get("namespace"),
 		Timeout:      timeout,
 		MaxIdleConns: int(min(idle, 1<<20)),
 		DownRetry:    downRetry,
-	}
-	s, err := New(opts)
+	}, nil
+}
+
+// validate checks a memcached:// URL as Open does, without dialling.
+func validate(cfg backend.Config) error {
+	opts, err := options(cfg)
 	if err != nil {
-		if ce, ok := err.(*backend.ConfigError); ok && ce.URL == "" {
-			ce.URL = backend.Redact(u)
-		}
-		return nil, err
+		return err
 	}
-	return s, nil
+	if err := opts.check(); err != nil {
+		if ce, ok := err.(*backend.ConfigError); ok && ce.URL == "" {
+			ce.URL = backend.Redact(cfg.URL)
+		}
+		return err
+	}
+	return nil
 }

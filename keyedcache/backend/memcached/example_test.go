@@ -23,7 +23,7 @@ type Product struct {
 // memcached cannot find keys by prefix.
 func Example() {
 	addr := exampleAddr // in a real program, such as "10.0.0.5:11211,10.0.0.6:11211"
-	c, err := keyedcache.Open("memcached://" + addr + "?key_prefix=shop&timeout=300&net_timeout=100ms")
+	c, err := keyedcache.Open("memcached://" + addr + "?key_prefix=shop&timeout=300&net_timeout=2s")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func ExampleNew() {
 	s, err := memcached.New(memcached.Options{
 		Servers:   []string{exampleAddr},
 		Namespace: "example:", // what Clear removes
-		Timeout:   100 * time.Millisecond,
+		Timeout:   2 * time.Second,
 	})
 	if err != nil {
 		log.Fatal(err)

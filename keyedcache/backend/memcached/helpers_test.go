@@ -32,9 +32,15 @@ func freshNamespace() string {
 	return "t" + hex.EncodeToString(b[:]) + ":"
 }
 
-// newStore opens a Store that is closed when t ends.
+// newStore opens a Store that is closed when t ends. A Store whose
+// options set no Timeout gets suiteTimeout, not the default: the tests
+// that are about timeouts set their own, and for the others a read
+// timed out on a loaded machine is a failure that says nothing.
 func newStore(t testing.TB, opts memcached.Options) *memcached.Store {
 	t.Helper()
+	if opts.Timeout == 0 {
+		opts.Timeout = suiteTimeout
+	}
 	s, err := memcached.New(opts)
 	if err != nil {
 		t.Fatalf("memcached.New: %v", err)

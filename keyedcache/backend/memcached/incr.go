@@ -31,6 +31,20 @@ var errContention = errors.New("memcached: incr: too much contention on the key"
 // for a value that is not a decimal integer, and backend.ErrOverflow,
 // leaving the value as it was, for a sum outside the int64 range.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	return s.incr(ctx, key, 0, delta, nil, nil)
+}
+
+// IncrWith is Incr on a value whose first skip bytes are a header: it
+// adds delta to the decimal integer after them and writes the header
+// back as it was. The extra keys are read in the same round trip as the
+// value, and check is called with the header and their values (got[i]
+// nil for a missing one): if it returns false, the entry counts as
+// missing (backend.ErrNotFound).
+func (s *Store) IncrWith(ctx context.Context, key string, skip int, delta int64, extra []string, check func(head []byte, got [][]byte) bool) (int64, error) {
+	return s.incr(ctx, key, skip, delta, extra, check)
+}
+
+func (s *Store) incr(ctx context.Context, key string, skip int, delta int64, extra []string, check func(head []byte, got [][]byte) bool) (int64, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -44,9 +58,26 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 			expiry int64 // for an entry over 30 days: the Unix second it ends
 			found  bool
 		)
+		got := make([][]byte, len(extra))
+		local, sks, wait := s.readExtra(ctx, sv, extra, got)
 		err := s.raw.with(ctx, sv, s.timeout, func(c *rawConn) (err error) {
+			var pre func() error
+			if len(local) > 0 {
+				clear(got)
+				c.writeGet(sks, local)
+				pre = func() error {
+					return c.readGetReply(func(k string, v []byte) {
+						for _, i := range local {
+							if sks[i] == k {
+								got[i] = v
+							}
+						}
+					})
+				}
+			}
 			read := func() (int64, bool, error) {
-				value, cas, secs, found, err = c.metaGet(sk)
+				value, cas, secs, found, err = c.metaGet(sk, pre)
+				pre = nil
 				return secs, found, err
 			}
 			if _, _, err = read(); err != nil || !found || secs <= maxRelative {
@@ -57,13 +88,19 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 			expiry, _, _, err = c.absoluteExpiry(read)
 			return err
 		})
+		if werr := wait(); err == nil {
+			err = werr
+		}
 		switch {
 		case err != nil:
 			return 0, wrap("incr", err)
-		case !found:
+		case !found, len(value) < skip:
+			return 0, backend.ErrNotFound
+		case check != nil && !check(value[:skip], got):
 			return 0, backend.ErrNotFound
 		}
-		n, err := strconv.ParseInt(string(value), 10, 64)
+		head := value[:skip]
+		n, err := strconv.ParseInt(string(value[skip:]), 10, 64)
 		if err != nil {
 			return 0, backend.ErrNotNumeric
 		}
@@ -80,7 +117,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		}
 		var reply []byte
 		err = s.raw.with(ctx, sv, s.timeout, func(c *rawConn) (err error) {
-			next := strconv.AppendInt(nil, n, 10)
+			next := strconv.AppendInt(head[:skip:skip], n, 10)
 			fmt.Fprintf(c.wr, "ms %s %d C%d T%d\r\n", sk, len(next), cas, exp)
 			c.wr.Write(next)
 			c.wr.WriteString("\r\n")
@@ -121,9 +158,16 @@ func exptime(secs int64, now time.Time) int32 {
 
 // metaGet reads the value, the CAS unique and the remaining seconds of
 // a key (-1: no expiry).
-func (c *rawConn) metaGet(sk string) (value []byte, cas uint64, secs int64, found bool, err error) {
+// pre, if not nil, is called once the command is sent, before its reply
+// is read (to read the replies of commands written before it).
+func (c *rawConn) metaGet(sk string, pre func() error) (value []byte, cas uint64, secs int64, found bool, err error) {
 	if err = c.command("mg %s v c t", sk); err != nil {
 		return
+	}
+	if pre != nil {
+		if err = pre(); err != nil {
+			return
+		}
 	}
 	l, err := c.line()
 	if err != nil {

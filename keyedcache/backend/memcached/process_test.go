@@ -10,11 +10,13 @@ import (
 // TestCrossProcess runs the shared cross-process test: child processes
 // of this test binary and this process share real memcached servers
 // (three, so that a key and its generation tokens live on different
-// servers).
+// servers). The network timeout is suiteTimeout: a write that timed
+// out on a loaded machine is dropped, which is right, but the other
+// process would then miss the value the test expects it to read.
 func TestCrossProcess(t *testing.T) {
 	backendtest.CrossProcess(t, func(t *testing.T) string {
 		s1, s2, s3 := startServer(t), startServer(t), startServer(t)
-		return "memcached://" + s1.Addr + "," + s2.Addr + "," + s3.Addr
+		return "memcached://" + s1.Addr + "," + s2.Addr + "," + s3.Addr + "?net_timeout=" + suiteTimeout.String()
 	})
 }
 

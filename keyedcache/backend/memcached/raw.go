@@ -38,6 +38,7 @@ type rawConn struct {
 	rd       *bufio.Reader
 	wr       *bufio.Writer
 	ctxBound bool // the deadline is the context's
+	num      [20]byte
 }
 
 func newRawPool(r *ring, timeout time.Duration, maxIdle int) *rawPool {
@@ -225,8 +226,8 @@ func (p *rawPool) getMulti(ctx context.Context, s *server, keys []string, add fu
 			if err != nil {
 				return err
 			}
-			v := make([]byte, size+2)
-			if _, err := io.ReadFull(c.rd, v); err != nil {
+			v, err := readBody(c.rd, size)
+			if err != nil {
 				return err
 			}
 			if !bytes.HasSuffix(v, []byte("\r\n")) {
@@ -241,6 +242,38 @@ func (p *rawPool) getMulti(ctx context.Context, s *server, keys []string, add fu
 // maxGetKeys is the most keys one get command asks for.
 const maxGetKeys = 100
 
+// maxItemSize is the largest value a server can hold: memcached's
+// upper limit of its item size (-I), 1 GiB. A reply line that claims
+// more is corrupt.
+const maxItemSize = 1 << 30
+
+// bodyChunk is the size up to which readBody allocates a value at once.
+const bodyChunk = 1 << 20
+
+// readBody reads a value of size bytes and the "\r\n" after it. Beyond
+// bodyChunk it allocates as the bytes arrive, not at once what the reply
+// line claims: a corrupt reply cannot make it allocate memory for bytes
+// that never come.
+func readBody(rd io.Reader, size int) ([]byte, error) {
+	n := size + 2
+	if n <= bodyChunk {
+		v := make([]byte, n)
+		if _, err := io.ReadFull(rd, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(bodyChunk)
+	if _, err := io.CopyN(&buf, rd, int64(n)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // parseValueLine reads "VALUE <key> <flags> <bytes>[ <cas>]".
 func parseValueLine(l []byte) (key string, size int, err error) {
 	rest, ok := bytes.CutPrefix(l, []byte("VALUE "))
@@ -254,7 +287,7 @@ func parseValueLine(l []byte) (key string, size int, err error) {
 	_, rest, ok2 := bytes.Cut(rest, []byte(" ")) // flags
 	n, _, _ := bytes.Cut(rest, []byte(" "))
 	size, err = strconv.Atoi(string(n))
-	if !ok1 || !ok2 || err != nil || size < 0 {
+	if !ok1 || !ok2 || err != nil || size < 0 || size > maxItemSize {
 		return "", 0, fmt.Errorf("memcached: bad get reply %q", l)
 	}
 	return string(k), size, nil

@@ -92,24 +92,9 @@ var (
 // first call does, and a server that is down makes calls fail (the core
 // turns that into misses) until it is back.
 func New(opts Options) (*Store, error) {
-	if len(opts.Servers) == 0 {
-		return nil, &backend.ConfigError{Reason: "memcached: no server given"}
-	}
-	servers := make([]*server, 0, len(opts.Servers))
-	seen := map[string]bool{}
-	for _, a := range opts.Servers {
-		s, err := parseServer(a)
-		if err != nil {
-			return nil, err
-		}
-		if seen[s.addr] {
-			return nil, &backend.ConfigError{Reason: "memcached: server " + s.addr + " is listed twice"}
-		}
-		seen[s.addr] = true
-		servers = append(servers, s)
-	}
-	if err := checkNamespace(opts.Namespace); err != nil {
-		return nil, &backend.ConfigError{Param: "namespace", Value: opts.Namespace, Reason: err.Error()}
+	servers, err := opts.servers()
+	if err != nil {
+		return nil, err
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -140,6 +125,36 @@ func New(opts Options) (*Store, error) {
 		eff.DownRetry = DefaultDownRetry
 	}
 	return &Store{opts: eff, mc: mc, ring: r, ns: opts.Namespace, timeout: timeout, raw: newRawPool(r, timeout, idle)}, nil
+}
+
+// check returns the *backend.ConfigError New would return for opts.
+func (opts Options) check() error {
+	_, err := opts.servers()
+	return err
+}
+
+// servers reads the addresses of opts.Servers and checks the namespace.
+func (opts Options) servers() ([]*server, error) {
+	if len(opts.Servers) == 0 {
+		return nil, &backend.ConfigError{Reason: "memcached: no server given"}
+	}
+	servers := make([]*server, 0, len(opts.Servers))
+	seen := map[string]bool{}
+	for _, a := range opts.Servers {
+		s, err := parseServer(a)
+		if err != nil {
+			return nil, err
+		}
+		if seen[s.addr] {
+			return nil, &backend.ConfigError{Reason: "memcached: server " + s.addr + " is listed twice"}
+		}
+		seen[s.addr] = true
+		servers = append(servers, s)
+	}
+	if err := checkNamespace(opts.Namespace); err != nil {
+		return nil, &backend.ConfigError{Param: "namespace", Value: opts.Namespace, Reason: err.Error()}
+	}
+	return servers, nil
 }
 
 // parseServer reads one address of Options.Servers.

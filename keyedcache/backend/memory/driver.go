@@ -13,16 +13,32 @@ var params = []backend.Param{
 }
 
 func init() {
-	backend.Register("memory", backend.Driver{Params: params, Open: Open})
+	backend.Register("memory", backend.Driver{Params: params, Open: Open, Validate: func(cfg backend.Config) error {
+		_, err := options(cfg)
+		return err
+	}})
 }
 
 // Open opens a new, empty store for a memory:// URL; every call returns
 // an independent store. A bad parameter value returns the
 // *backend.ConfigError that names it.
 func Open(cfg backend.Config) (backend.Backend, error) {
-	maxBytes, err := cfg.Size("max_bytes", 0)
+	o, err := options(cfg)
 	if err != nil {
 		return nil, err
+	}
+	s, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// options reads a memory:// URL's parameters.
+func options(cfg backend.Config) (Options, error) {
+	maxBytes, err := cfg.Size("max_bytes", 0)
+	if err != nil {
+		return Options{}, err
 	}
 	// max_bytes alone bounds the store by bytes only: the default entry
 	// bound would cap it far below what it names.
@@ -32,18 +48,14 @@ func Open(cfg backend.Config) (backend.Backend, error) {
 	}
 	maxEntries, err := cfg.Int("max_entries", defEntries, 1)
 	if err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	if _, err := cfg.Int("cull_frequency", 3, 0); err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	byRef, err := cfg.Bool("by_reference", false)
 	if err != nil {
-		return nil, err
+		return Options{}, err
 	}
-	s, err := New(Options{MaxEntries: int(maxEntries), MaxBytes: maxBytes, ByReference: byRef})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return Options{MaxEntries: int(maxEntries), MaxBytes: maxBytes, ByReference: byRef}, nil
 }

@@ -54,11 +54,11 @@ var (
 
 func init() {
 	withDB := append([]backend.Param{dbParam}, commonParams...)
-	backend.Register(schemeRedis, backend.Driver{Params: withDB, Open: Open})
-	backend.Register(schemeRedisTLS, backend.Driver{Params: append(withDB, tlsParams...), Open: Open})
-	backend.Register(schemeUnix, backend.Driver{Params: withDB, Open: Open})
-	backend.Register(schemeCluster, backend.Driver{Params: commonParams, Open: Open})
-	backend.Register(schemeClusterTLS, backend.Driver{Params: append(commonParams, tlsParams...), Open: Open})
+	backend.Register(schemeRedis, backend.Driver{Params: withDB, Open: Open, Validate: validate})
+	backend.Register(schemeRedisTLS, backend.Driver{Params: append(withDB, tlsParams...), Open: Open, Validate: validate})
+	backend.Register(schemeUnix, backend.Driver{Params: withDB, Open: Open, Validate: validate})
+	backend.Register(schemeCluster, backend.Driver{Params: commonParams, Open: Open, Validate: validate})
+	backend.Register(schemeClusterTLS, backend.Driver{Params: append(commonParams, tlsParams...), Open: Open, Validate: validate})
 }
 
 // Open opens a Store for a URL of one of the package's schemes (see the
@@ -76,8 +76,25 @@ func Open(cfg backend.Config) (backend.Backend, error) {
 	return s, nil
 }
 
+// validate checks a URL as Open does, without connecting and without
+// reading the TLS files it names.
+func validate(cfg backend.Config) error {
+	opts, err := readConfig(cfg, false)
+	if err != nil {
+		return err
+	}
+	if _, err := opts.clientOption(); err != nil {
+		return &backend.ConfigError{URL: backend.Redact(cfg.URL), Reason: err.Error()}
+	}
+	return nil
+}
+
 // parseConfig reads a URL and its parameters into Options.
-func parseConfig(cfg backend.Config) (Options, error) {
+func parseConfig(cfg backend.Config) (Options, error) { return readConfig(cfg, true) }
+
+// readConfig reads a URL and its parameters into Options; with loadFiles
+// false it checks the TLS parameters without reading their files.
+func readConfig(cfg backend.Config, loadFiles bool) (Options, error) {
 	u := cfg.URL
 	var o Options
 	bad := func(param, value, reason string) error {
@@ -153,7 +170,7 @@ func parseConfig(cfg backend.Config) (Options, error) {
 		return o, err
 	}
 	if u.Scheme == schemeRedisTLS || u.Scheme == schemeClusterTLS {
-		if o.TLS, err = tlsConfig(cfg, bad); err != nil {
+		if o.TLS, err = tlsConfig(cfg, bad, loadFiles); err != nil {
 			return o, err
 		}
 	}
@@ -219,10 +236,12 @@ func (e *hostError) Error() string { return "not a host[:port]: " + e.host }
 
 var errNoHost = &hostError{"(empty)"}
 
-// tlsConfig builds the TLS configuration of a rediss URL.
-func tlsConfig(cfg backend.Config, bad func(param, value, reason string) error) (*tls.Config, error) {
+// tlsConfig builds the TLS configuration of a rediss URL; with loadFiles
+// false it reads none of the files named, and the configuration lacks
+// their certificates.
+func tlsConfig(cfg backend.Config, bad func(param, value, reason string) error, loadFiles bool) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.Params.Get(paramTLSServerName)}
-	if ca := cfg.Params.Get(paramTLSCA); ca != "" {
+	if ca := cfg.Params.Get(paramTLSCA); ca != "" && loadFiles {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
 			return nil, bad(paramTLSCA, ca, err.Error())
@@ -234,6 +253,7 @@ func tlsConfig(cfg backend.Config, bad func(param, value, reason string) error) 
 	}
 	certFile, keyFile := cfg.Params.Get(paramTLSCert), cfg.Params.Get(paramTLSKey)
 	switch {
+	case certFile != "" && keyFile != "" && !loadFiles:
 	case certFile != "" && keyFile != "":
 		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {

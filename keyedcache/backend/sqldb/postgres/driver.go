@@ -1,9 +1,13 @@
 package postgres
 
 import (
+	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"keyedcache.dev/keyedcache/backend"
 	"keyedcache.dev/keyedcache/backend/sqldb"
@@ -52,7 +56,7 @@ var passThrough = []backend.Param{
 }
 
 func init() {
-	d := backend.Driver{Params: append(slices.Clone(ownParams), passThrough...), Open: open}
+	d := backend.Driver{Params: append(slices.Clone(ownParams), passThrough...), Open: open, Validate: validate}
 	backend.Register("postgres", d)
 	backend.Register("postgresql", d)
 }
@@ -61,16 +65,30 @@ func init() {
 // postgres://app@db.internal/app?sslmode=verify-full&table=cache&max_entries=100000:
 // this package's parameters are taken out, the rest go to PostgreSQL.
 func open(cfg backend.Config) (backend.Backend, error) {
+	dsn, o, err := options(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Open(dsn, o)
+	if err != nil {
+		return nil, configError(cfg, err)
+	}
+	return s, nil
+}
+
+// options splits a URL into the connection string for pgx and this
+// package's Options.
+func options(cfg backend.Config) (string, Options, error) {
 	if cfg.URL == nil {
-		return nil, &backend.ConfigError{Reason: "no URL"}
+		return "", Options{}, &backend.ConfigError{Reason: "no URL"}
 	}
 	so, err := sqldb.OptionsFromConfig(cfg)
 	if err != nil {
-		return nil, err
+		return "", Options{}, err
 	}
 	unlogged, err := cfg.Bool("unlogged", true)
 	if err != nil {
-		return nil, err
+		return "", Options{}, err
 	}
 	dsn := *cfg.URL
 	dsn.Fragment, dsn.RawFragment = "", ""
@@ -82,13 +100,38 @@ func open(cfg backend.Config) (backend.Backend, error) {
 	}
 	// pgx unescapes the query with %XX only: a space must not become +.
 	dsn.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
-	s, err := Open(dsn.String(), Options{Options: so, Logged: !unlogged})
-	if err != nil {
-		reason := err.Error()
-		if pw, ok := cfg.URL.User.Password(); ok && pw != "" {
-			reason = strings.ReplaceAll(reason, pw, "xxxxx")
-		}
-		return nil, &backend.ConfigError{URL: backend.Redact(cfg.URL), Reason: reason}
+	return dsn.String(), Options{Options: so, Logged: !unlogged}, nil
+}
+
+// fileParams name files pgx reads while it parses a connection string.
+var fileParams = []string{"passfile", "service", "servicefile", "sslrootcert", "sslcert", "sslkey"}
+
+// validate checks a URL as open does, without connecting: pgx parses the
+// connection string without the parameters that name files to read.
+func validate(cfg backend.Config) error {
+	if cfg.URL == nil {
+		return &backend.ConfigError{Reason: "no URL"}
 	}
-	return s, nil
+	pure := cfg
+	pure.Params = maps.Clone(cfg.Params)
+	for _, name := range fileParams {
+		delete(pure.Params, name)
+	}
+	dsn, _, err := options(pure)
+	if err != nil {
+		return err
+	}
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return configError(cfg, fmt.Errorf("postgres: %s", parseError(err)))
+	}
+	return nil
+}
+
+// configError reports err from opening cfg's URL, any password removed.
+func configError(cfg backend.Config, err error) error {
+	reason := err.Error()
+	if pw, ok := cfg.URL.User.Password(); ok && pw != "" {
+		reason = strings.ReplaceAll(reason, pw, "xxxxx")
+	}
+	return &backend.ConfigError{URL: backend.Redact(cfg.URL), Reason: reason}
 }

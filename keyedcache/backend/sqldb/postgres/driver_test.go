@@ -103,8 +103,16 @@ func testURL(t *testing.T, pg *testserver.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateTable(ctx); err != nil {
-		t.Fatal(err)
+	// On the default query timeout, which this Store keeps to check it,
+	// a loaded machine can time CREATE TABLE out: try again.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := s.CreateTable(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
 	}
 	read, _ := s.DB()
 	var persistence string

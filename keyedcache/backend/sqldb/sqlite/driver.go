@@ -10,7 +10,13 @@ import (
 )
 
 func init() {
-	backend.Register("sqlite", backend.Driver{Params: sqldb.Params(), Open: open})
+	backend.Register("sqlite", backend.Driver{Params: sqldb.Params(), Open: open, Validate: func(cfg backend.Config) error {
+		if _, err := pathOf(cfg.URL); err != nil {
+			return err
+		}
+		_, err := sqldb.OptionsFromConfig(cfg)
+		return err
+	}})
 }
 
 // open opens a Store for a URL such as sqlite:///var/cache/app.db or

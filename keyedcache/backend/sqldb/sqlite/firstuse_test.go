@@ -20,7 +20,10 @@ import (
 // at once, their first calls at once, all succeed. (A fresh file's
 // table and WAL used to be set up by whichever first call found them
 // missing, and a first Add could fail with "no such table" or "database
-// is locked".)
+// is locked".) The query timeout, which is also how long a call waits
+// for another's lock, is 5 s, as in TestFirstUseFromTwoProcesses: on a
+// loaded machine under -race a Store setting up the file can hold the
+// lock for longer than the default 500 ms.
 func TestFirstUseOfFreshFile(t *testing.T) {
 	ctx := context.Background()
 	for round := range 40 {
@@ -34,7 +37,7 @@ func TestFirstUseOfFreshFile(t *testing.T) {
 		for g := range 12 {
 			wg.Go(func() {
 				<-start
-				s, err := sqlite.Open(path, sqldb.Options{})
+				s, err := sqlite.Open(path, sqldb.Options{QueryTimeout: 5 * time.Second})
 				if err != nil {
 					mu.Lock()
 					failed = append(failed, fmt.Sprintf("Open: %v", err))

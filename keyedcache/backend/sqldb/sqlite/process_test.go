@@ -15,10 +15,12 @@ import (
 )
 
 // TestCrossProcess shares one database file between this process and
-// child processes.
+// child processes. The query timeout is raised from its default because
+// under -race SQLite runs many times slower, and a write that timed out
+// is dropped: the other process would miss the value the test expects.
 func TestCrossProcess(t *testing.T) {
 	backendtest.CrossProcess(t, func(t *testing.T) string {
-		return "sqlite://" + filepath.Join(t.TempDir(), "shared.db")
+		return "sqlite://" + filepath.Join(t.TempDir(), "shared.db") + "?query_timeout=10s"
 	})
 }
 
