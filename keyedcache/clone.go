@@ -19,14 +19,62 @@ import (
 // fixers; cloning a value is then a copy of it and a run of its type's
 // fixers over the copy.
 
-// clonerOf returns the cloner of T.
+// clonable reports whether values of t may be kept decoded and handed
+// out through a cloner: no part of t that holds references decodes
+// itself.
+func clonable(t reflect.Type) bool {
+	if v, ok := clonableTypes.Load(t); ok {
+		return v.(bool)
+	}
+	ok := clonableUncached(t, map[reflect.Type]bool{})
+	clonableTypes.Store(t, ok)
+	return ok
+}
+
+var clonableTypes sync.Map // reflect.Type → bool
+
+// selfDecoders are the methods through which a type decodes itself.
+var selfDecoders = []string{"UnmarshalCBOR", "UnmarshalJSON", "UnmarshalBinary", "UnmarshalText", "GobDecode"}
+
+func clonableUncached(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if copySafe(t) || seen[t] {
+		return true
+	}
+	seen[t] = true
+	pt := reflect.PointerTo(t)
+	for _, m := range selfDecoders {
+		if _, ok := pt.MethodByName(m); ok {
+			return false
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return clonableUncached(t.Elem(), seen)
+	case reflect.Map:
+		return clonableUncached(t.Key(), seen) && clonableUncached(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !clonableUncached(t.Field(i).Type, seen) {
+				return false
+			}
+		}
+	case reflect.Interface:
+		// The codec fills an interface with values of its own making
+		// (maps, slices, numbers, strings, byte strings): trees.
+	}
+	return true
+}
+
+// clonerOf returns the cloner of T, or nil when T is not clonable.
 func clonerOf[T any]() func(T) T {
 	t := reflect.TypeFor[T]()
 	if f, ok := cloners.Load(t); ok {
 		return f.(func(T) T)
 	}
 	var f func(T) T
-	if fix := fixerOf(t); fix == nil {
+	if !clonable(t) {
+		// f stays nil
+	} else if fix := fixerOf(t); fix == nil {
 		f = func(v T) T { return v }
 	} else {
 		f = func(v T) T {

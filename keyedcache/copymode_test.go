@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"keyedcache.dev/keyedcache"
@@ -171,5 +172,77 @@ func TestCopyModeDecodesOncePerWrite(t *testing.T) {
 	}
 	if n := decodes.Load(); n != 3 {
 		t.Errorf("3 reads under max_bytes decoded %d times, want 3", n)
+	}
+}
+
+// ring decodes itself into a cycle of nodes: not a tree, so no cloner
+// may walk it.
+type ring struct{ head *ringNode }
+
+type ringNode struct {
+	N    int
+	next *ringNode
+}
+
+func (r ring) MarshalCBOR() ([]byte, error) {
+	var ns []int
+	for n := r.head; n != nil; n = n.next {
+		ns = append(ns, n.N)
+		if n.next == r.head {
+			break
+		}
+	}
+	return cbor.Marshal(ns)
+}
+
+func (r *ring) UnmarshalCBOR(b []byte) error {
+	var ns []int
+	if err := cbor.Unmarshal(b, &ns); err != nil {
+		return err
+	}
+	var last *ringNode
+	for _, n := range ns {
+		node := &ringNode{N: n}
+		if last == nil {
+			r.head = node
+		} else {
+			last.next = node
+		}
+		last = node
+	}
+	if last != nil {
+		last.next = r.head
+	}
+	return nil
+}
+
+// A value whose type decodes itself may be anything, cycles included: in
+// copy mode it is decoded on every read, never walked by a cloner, and
+// each reader still gets its own.
+func TestCopyModeSelfDecodingType(t *testing.T) {
+	ctx := context.Background()
+	c, err := keyedcache.Open("memory://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	type holder struct {
+		R    ring
+		Tags []string
+	}
+	head := &ringNode{N: 1, next: &ringNode{N: 2}}
+	head.next.next = head
+	if err := c.Set(ctx, "ring", holder{ring{head}, []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		v, err := keyedcache.Get[holder](ctx, c, "ring")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.R.head.N != 1 || v.R.head.next.N != 2 || v.R.head.next.next != v.R.head || v.Tags[0] != "a" {
+			t.Fatalf("read back %+v", v)
+		}
+		v.R.head.N, v.Tags[0] = 99, "changed" // must not reach the next reader
 	}
 }

@@ -36,6 +36,10 @@ func getKept[T any](c *Cache, key string) (v T, ok bool) {
 		return zero, false
 	}
 	clone := clonerOf[T]()
+	if clone == nil { // a T decodes itself: v, just decoded, is the reader's own
+		c.stats.shard().hits.Add(1)
+		return v, true
+	}
 	c.decoded.KeepDecoded(key, raw, &kept[T]{c: c, v: v, clone: clone})
 	c.stats.shard().hits.Add(1)
 	return clone(v), true
