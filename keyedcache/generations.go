@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"math"
 	mrand "math/rand/v2"
 	"strconv"
 	"strings"
@@ -530,14 +529,10 @@ func (c *Cache) incrStamped(ctx context.Context, key string, delta int64) (int64
 		if !found {
 			return 0, backend.ErrNotFound
 		}
-		n, err := strconv.ParseInt(string(data), 10, 64)
+		n, err := addToStored(data, delta)
 		if err != nil {
-			return 0, backend.ErrNotNumeric
+			return 0, err
 		}
-		if delta > 0 && n > math.MaxInt64-delta || delta < 0 && n < math.MinInt64-delta {
-			return 0, backend.ErrOverflow
-		}
-		n += delta
 		ttl, _ := ttlFor(c.timeout)
 		if c.ttlR != nil {
 			left, found, err := c.ttlR.TTL(ctx, key)

@@ -552,6 +552,19 @@ func (c *Cache) Decr(ctx context.Context, key string, delta int64) (int64, error
 	return c.Incr(ctx, key, -delta)
 }
 
+// addToStored adds delta to the decimal number stored in data, with
+// the errors a backend's Incr gives: ErrNotNumeric, ErrOverflow.
+func addToStored(data []byte, delta int64) (int64, error) {
+	n, err := strconv.ParseInt(string(data), 10, 64)
+	if err != nil {
+		return 0, backend.ErrNotNumeric
+	}
+	if delta > 0 && n > math.MaxInt64-delta || delta < 0 && n < math.MinInt64-delta {
+		return 0, backend.ErrOverflow
+	}
+	return n + delta, nil
+}
+
 // incrFallback increments on a backend without Incr: a compare-and-swap
 // loop where the backend has one, otherwise read-then-write (not atomic
 // between processes).
@@ -564,14 +577,10 @@ func (c *Cache) incrFallback(ctx context.Context, pk string, delta int64) (int64
 		if !found {
 			return 0, backend.ErrNotFound
 		}
-		n, err := strconv.ParseInt(string(data), 10, 64)
+		n, err := addToStored(data, delta)
 		if err != nil {
-			return 0, backend.ErrNotNumeric
+			return 0, err
 		}
-		if delta > 0 && n > math.MaxInt64-delta || delta < 0 && n < math.MinInt64-delta {
-			return 0, backend.ErrOverflow
-		}
-		n += delta
 		ttl := backend.NoExpiry
 		if c.ttlR != nil {
 			left, found, err := c.ttlR.TTL(ctx, pk)
